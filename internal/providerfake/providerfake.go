@@ -1,0 +1,196 @@
+// Package providerfake holds local HTTP fakes of the third-party APIs vendorhub calls
+// (FCM, Resend, Twilio, Google Calendar, Microsoft Graph, Zapier, Light Blue, Supabase
+// Realtime's REST broadcast) and receives from. Each fake follows its provider's documented
+// behaviour — status codes, error bodies, 429 with Retry-After, signatures — and is the only
+// fake of that provider in the tree: tests, benchmarks and `vendorhub dev` all reuse it.
+//
+// Every fake embeds Base: a loopback server, a request Recorder and a queue of Faults a test
+// can push to make the next requests fail in a documented way.
+package providerfake
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Request is one request a fake received.
+type Request struct {
+	Method string
+	Path   string
+	Query  string
+	Header http.Header
+	Body   []byte
+	At     time.Time
+}
+
+// Recorder keeps the requests a fake received, safe for concurrent use.
+type Recorder struct {
+	mu      sync.Mutex
+	reqs    []Request
+	changed chan struct{}
+}
+
+// Record stores r (its body is read and replaced so handlers can read it again) and returns the body.
+func (rec *Recorder) Record(r *http.Request) []byte {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec.mu.Lock()
+	rec.reqs = append(rec.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body, At: time.Now()})
+	if rec.changed != nil {
+		close(rec.changed)
+		rec.changed = nil
+	}
+	rec.mu.Unlock()
+	return body
+}
+
+// Requests returns a copy of every request recorded so far.
+func (rec *Recorder) Requests() []Request {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]Request(nil), rec.reqs...)
+}
+
+// Len is the number of requests recorded so far.
+func (rec *Recorder) Len() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return len(rec.reqs)
+}
+
+// WaitFor blocks until at least n requests have been recorded or ctx ends, without polling.
+func (rec *Recorder) WaitFor(ctx context.Context, n int) ([]Request, error) {
+	for {
+		rec.mu.Lock()
+		if len(rec.reqs) >= n {
+			out := append([]Request(nil), rec.reqs...)
+			rec.mu.Unlock()
+			return out, nil
+		}
+		if rec.changed == nil {
+			rec.changed = make(chan struct{})
+		}
+		ch := rec.changed
+		rec.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return rec.Requests(), ctx.Err()
+		}
+	}
+}
+
+// Fault is a scripted answer that replaces a fake's normal response.
+type Fault struct {
+	// Status is the HTTP status to answer with.
+	Status int
+	// RetryAfter, when non-zero, is sent as a Retry-After header in whole seconds.
+	RetryAfter time.Duration
+	// Header holds extra response headers.
+	Header http.Header
+	// Body is the response body; fakes fill in their provider's documented error body when empty.
+	Body string
+	// Delay holds the response back, to simulate a slow or hanging provider.
+	Delay time.Duration
+}
+
+// Faults is a FIFO of scripted faults, plus an optional fault applied to every request.
+type Faults struct {
+	mu     sync.Mutex
+	queue  []Fault
+	always *Fault
+}
+
+// Push queues faults for the next requests, one each.
+func (f *Faults) Push(faults ...Fault) {
+	f.mu.Lock()
+	f.queue = append(f.queue, faults...)
+	f.mu.Unlock()
+}
+
+// Always makes every request answer with fault until Clear is called.
+func (f *Faults) Always(fault Fault) {
+	f.mu.Lock()
+	f.always = &fault
+	f.mu.Unlock()
+}
+
+// Clear drops every queued and standing fault.
+func (f *Faults) Clear() {
+	f.mu.Lock()
+	f.queue, f.always = nil, nil
+	f.mu.Unlock()
+}
+
+// Next pops the next fault, if any.
+func (f *Faults) Next() (Fault, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.queue) > 0 {
+		ft := f.queue[0]
+		f.queue = f.queue[1:]
+		return ft, true
+	}
+	if f.always != nil {
+		return *f.always, true
+	}
+	return Fault{}, false
+}
+
+// Base is embedded by every fake: a loopback server, a recorder and scripted faults.
+type Base struct {
+	Recorder
+	Faults
+	srv *httptest.Server
+}
+
+// start serves h on a free 127.0.0.1 port. h is wrapped so every request is recorded first.
+func (b *Base) start(h http.Handler) {
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.Record(r)
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// URL is the fake's base URL, e.g. http://127.0.0.1:41234.
+func (b *Base) URL() string { return b.srv.URL }
+
+// Close stops the server.
+func (b *Base) Close() { b.srv.Close() }
+
+// WriteFault writes ft, using defaultBody when ft.Body is empty. It reports false when the
+// request's context ended during ft.Delay.
+func WriteFault(w http.ResponseWriter, r *http.Request, ft Fault, contentType, defaultBody string) bool {
+	if ft.Delay > 0 {
+		select {
+		case <-time.After(ft.Delay):
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	for k, vs := range ft.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	if ft.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((ft.RetryAfter+time.Second-1)/time.Second)))
+	}
+	body := ft.Body
+	if body == "" {
+		body = defaultBody
+	}
+	if contentType != "" {
+		w.Header().Set("Content-Type", contentType)
+	}
+	w.WriteHeader(ft.Status)
+	_, _ = io.WriteString(w, body)
+	return true
+}
