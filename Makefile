@@ -1,0 +1,50 @@
+# vendorhub: `make run` starts everything locally, `make test` runs every test layer.
+# Each target's `##` comment is what `make help` prints.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+# -race doubles build and run time; it stays on for the whole suite (see README "Tests").
+GO_TEST_FLAGS ?= -race -count=1 -timeout 25m
+FUZZTIME ?= 10s
+BIN := bin/vendorhub
+
+.PHONY: help deps build run test vet test-go fuzz bench lint fmt clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install missing Debian packages (as root), npm tools from package-lock.json, Go modules
+	@scripts/deps.sh
+
+build: ## build bin/vendorhub
+	$(GO) build -o $(BIN) ./cmd/vendorhub
+
+run: deps build ## start vendorhub dev: ephemeral Postgres, migrations, seed, sidecar; Ctrl-C stops
+	$(BIN) dev
+
+test: deps vet fuzz test-go ## run every test layer: vet, fuzz (FUZZTIME each), Go tests incl. pgTAP, Supabase CLI, end-to-end
+
+vet: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [[ -n $$out ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test-go: ## go test ./... (GO_TEST_FLAGS, default -race): unit, database, pgTAP (pg_prove), Supabase CLI, end-to-end
+	$(GO) test $(GO_TEST_FLAGS) ./...
+
+fuzz: ## run each fuzz target for FUZZTIME (default 10s)
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+bench: deps ## run the benchmarks (-only AREA via BENCH_FLAGS) and write bench/results.json
+	$(GO) run ./bench $(BENCH_FLAGS)
+
+lint: deps vet ## go vet, gofmt, and supabase db lint of the migrations on a fresh database
+	$(GO) test -count=1 -run 'TestSupabaseCLI' ./tests
+
+fmt: ## gofmt the Go files
+	gofmt -w $$(git ls-files -co --exclude-standard '*.go')
+
+clean: ## remove build outputs and benchmark results
+	rm -rf bin bench/results.json tests/artifacts

@@ -1,0 +1,225 @@
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// BufferConfig configures a Buffer.
+type BufferConfig struct {
+	// Capacity is how many entries may wait for the writer before new ones are merged into
+	// per-(action, subject, reason, source) counters. Defaults to CapacityDefault.
+	Capacity int
+	// FlushInterval is the longest an entry waits before it is written. Defaults to FlushIntervalDefault.
+	FlushInterval time.Duration
+	// BatchSize is the most entries written in one statement. Defaults to BatchSizeDefault.
+	BatchSize int
+	// Logger receives write failures. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Buffer defaults.
+const (
+	CapacityDefault      = 4096
+	FlushIntervalDefault = 50 * time.Millisecond
+	BatchSizeDefault     = 500
+)
+
+// WithDefaults returns a copy of c with zero fields set to their defaults.
+func (c BufferConfig) WithDefaults() BufferConfig {
+	if c.Capacity <= 0 {
+		c.Capacity = CapacityDefault
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = FlushIntervalDefault
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = BatchSizeDefault
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Buffer writes entries asynchronously in batches, so a flood of rejected requests costs one
+// statement per FlushInterval instead of one per request. When the queue is full, entries are
+// not dropped: identical ones (same action, subject, reason and source) are counted and written
+// as one summary row whose details carry {"suppressed": n}. Add never blocks.
+type Buffer struct {
+	cfg     BufferConfig
+	q       Querier
+	mu      sync.Mutex
+	pending []Entry
+	over    map[overflowKey]*overflow
+	kick    chan struct{}
+	flushed chan struct{} // closed and replaced after every flush (for Flush waiters)
+	done    chan struct{}
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+type overflowKey struct{ action, subject, reason, source string }
+
+type overflow struct {
+	first Entry
+	n     int
+}
+
+var (
+	metricWritten = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_audit_entries_written_total", Help: "Audit rows written by the buffered writer."})
+	metricSuppressed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_audit_entries_summarized_total", Help: "Audit entries folded into summary rows because the buffer was full."})
+	metricFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_audit_write_failures_total", Help: "Failed batched audit writes (entries are retried once)."})
+)
+
+// Collectors returns the package's Prometheus collectors, for the sidecar's registry.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{metricWritten, metricSuppressed, metricFailed}
+}
+
+// NewBuffer starts a buffered writer on q (normally a *pgxpool.Pool). Call Close to flush and stop.
+func NewBuffer(q Querier, cfg BufferConfig) *Buffer {
+	cfg = cfg.WithDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Buffer{cfg: cfg, q: q, over: map[overflowKey]*overflow{}, kick: make(chan struct{}, 1),
+		flushed: make(chan struct{}), done: make(chan struct{}), stop: cancel}
+	b.wg.Add(1)
+	go b.run(ctx)
+	return b
+}
+
+// Add queues e. It never blocks.
+func (b *Buffer) Add(e Entry) {
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = time.Now()
+	}
+	b.mu.Lock()
+	if len(b.pending) < b.cfg.Capacity {
+		b.pending = append(b.pending, e)
+		full := len(b.pending) >= b.cfg.BatchSize
+		b.mu.Unlock()
+		if full {
+			b.wake()
+		}
+		return
+	}
+	k := overflowKey{e.Action, e.Subject, e.Reason, addrOnly(e.SourceIP)}
+	if o, ok := b.over[k]; ok {
+		o.n++
+	} else {
+		b.over[k] = &overflow{first: e, n: 1}
+	}
+	b.mu.Unlock()
+	metricSuppressed.Inc()
+}
+
+func addrOnly(s string) string {
+	if a := ParseIP(s); a != nil {
+		return a.String()
+	}
+	return s
+}
+
+func (b *Buffer) wake() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Flush writes everything queued so far and returns when it is written (or ctx ends).
+func (b *Buffer) Flush(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		if len(b.pending) == 0 && len(b.over) == 0 {
+			b.mu.Unlock()
+			return nil
+		}
+		// The flush that closes ch takes its batch after this point, so it sees our entries.
+		ch := b.flushed
+		b.mu.Unlock()
+		b.wake()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-b.done:
+			return nil
+		}
+	}
+}
+
+// Close flushes what is queued and stops the writer.
+func (b *Buffer) Close() {
+	b.stop()
+	b.wg.Wait()
+}
+
+func (b *Buffer) run(ctx context.Context) {
+	defer b.wg.Done()
+	defer close(b.done)
+	t := time.NewTicker(b.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Final flush with a fresh deadline.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			for b.flushOnce(fctx) {
+			}
+			cancel()
+			return
+		case <-t.C:
+		case <-b.kick:
+		}
+		for b.flushOnce(ctx) {
+		}
+	}
+}
+
+// flushOnce writes one batch; it reports whether more is waiting.
+func (b *Buffer) flushOnce(ctx context.Context) bool {
+	b.mu.Lock()
+	n := min(len(b.pending), b.cfg.BatchSize)
+	batch := append([]Entry(nil), b.pending[:n]...)
+	b.pending = append(b.pending[:0], b.pending[n:]...)
+	if len(b.pending) == 0 {
+		for _, o := range b.over {
+			e := o.first
+			d := make(map[string]any, len(e.Details)+1)
+			for k, v := range e.Details {
+				d[k] = v
+			}
+			d["suppressed"] = o.n
+			e.Details = d
+			batch = append(batch, e)
+		}
+		clear(b.over)
+	}
+	more := len(b.pending) > 0
+	done := b.flushed
+	b.flushed = make(chan struct{})
+	b.mu.Unlock()
+	defer close(done)
+	if len(batch) == 0 {
+		return false
+	}
+	err := CopyRows(ctx, b.q, batch)
+	if err != nil && ctx.Err() == nil {
+		metricFailed.Inc()
+		err = CopyRows(ctx, b.q, batch)
+	}
+	if err != nil {
+		b.cfg.Logger.Error("audit: batched write failed; entries lost", "entries", len(batch), "err", err)
+		return more
+	}
+	metricWritten.Add(float64(len(batch)))
+	return more
+}

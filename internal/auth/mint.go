@@ -1,0 +1,80 @@
+package auth
+
+import (
+	"crypto"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// UserToken describes a Supabase Auth access token for a signed-in user.
+type UserToken struct {
+	// UserID is the auth.users id (claim "sub").
+	UserID string
+	// Email is the claim "email".
+	Email string
+	// Role is the claim "role". Default: "authenticated".
+	Role string
+	// TTL is how long the token is valid. Default: one hour, like Supabase Auth's jwt_expiry.
+	TTL time.Duration
+	// IssuedAt is the issue time. Default: now.
+	IssuedAt time.Time
+}
+
+// UserTokenTTLDefault is Supabase Auth's default access-token lifetime.
+const UserTokenTTLDefault = time.Hour
+
+// Claims returns the claims of the token in the shape Supabase Auth issues.
+func (u UserToken) Claims() jwt.MapClaims {
+	role := u.Role
+	if role == "" {
+		role = RoleAuthenticated
+	}
+	ttl := u.TTL
+	if ttl == 0 {
+		ttl = UserTokenTTLDefault
+	}
+	iat := u.IssuedAt
+	if iat.IsZero() {
+		iat = time.Now()
+	}
+	return jwt.MapClaims{
+		"iss":           "vendorhub-dev",
+		"aud":           "authenticated",
+		"sub":           u.UserID,
+		"email":         u.Email,
+		"role":          role,
+		"aal":           "aal1",
+		"iat":           iat.Unix(),
+		"exp":           iat.Add(ttl).Unix(),
+		"app_metadata":  map[string]any{"provider": "email", "providers": []string{"email"}},
+		"user_metadata": map[string]any{},
+		"is_anonymous":  false,
+	}
+}
+
+// MintHS256 signs claims with secret (HS256), as Supabase Auth does with a legacy JWT secret.
+func MintHS256(secret string, claims jwt.Claims) (string, error) {
+	if secret == "" {
+		return "", fmt.Errorf("auth: mint: empty secret")
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+}
+
+// MintUser mints an HS256 access token for a user.
+func MintUser(secret string, u UserToken) (string, error) {
+	return MintHS256(secret, u.Claims())
+}
+
+// MintSigned signs claims with an asymmetric private key (alg RS256, ES256 or EdDSA) under kid,
+// as Supabase Auth does with signing keys. Used by tests of JWKS verification.
+func MintSigned(alg, kid string, key crypto.Signer, claims jwt.Claims) (string, error) {
+	m := jwt.GetSigningMethod(alg)
+	if m == nil {
+		return "", fmt.Errorf("auth: mint: unknown alg %q", alg)
+	}
+	t := jwt.NewWithClaims(m, claims)
+	t.Header["kid"] = kid
+	return t.SignedString(key)
+}

@@ -1,0 +1,242 @@
+package handoff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/wedsync/vendorhub/internal/decode"
+	"github.com/wedsync/vendorhub/internal/route"
+)
+
+// Sink writes the durable effects of routed events inside the hand-off transaction.
+type Sink interface {
+	// Name identifies the sink in logs, errors and metrics.
+	Name() string
+	// HandOff writes the durable effects of events inside tx (River jobs via InsertManyTx,
+	// rows with ON CONFLICT on the event key). It must make no provider call, and be
+	// idempotent on event.Key (a replay after a crash re-delivers the same events).
+	HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error
+}
+
+// Broadcaster receives routed events after their hand-off committed and was acknowledged.
+// Delivery is best effort: Publish must not block (queue and drop when full, counting the
+// drops), and nothing it does can hold the acknowledgement back.
+type Broadcaster interface {
+	Publish(events []route.Routed)
+}
+
+// SlotDefault is the default Config.Slot.
+const SlotDefault = "vendorhub"
+
+// Config configures a Handoff.
+type Config struct {
+	// Slot is the replication slot whose cursor row the hand-off advances. Defaults to
+	// SlotDefault ("vendorhub").
+	Slot string
+	// Instance names this sidecar instance in the cursor row's updated_by column. Defaults
+	// to "".
+	Instance string
+	// Sinks are called, in order, inside every hand-off transaction. Defaults to none (the
+	// hand-off then only advances the cursor).
+	Sinks []Sink
+	// Broadcasters receive the routed events of every committed hand-off. Defaults to none.
+	Broadcasters []Broadcaster
+	// Router routes events. Defaults to route.NewRouter(route.DefaultRules, …).
+	Router *route.Router
+	// Logger receives errors of sinks. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// WithDefaults returns a copy of c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Slot == "" {
+		c.Slot = SlotDefault
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Router == nil {
+		c.Router = route.NewRouter(route.DefaultRules, route.Options{Logger: c.Logger})
+	}
+	return c
+}
+
+// Handoff commits batches of transactions durably. It is safe for concurrent use, but the
+// replication loop calls it from one goroutine so hand-offs commit in WAL order.
+type Handoff struct {
+	pool *pgxpool.Pool
+	cfg  Config
+}
+
+// New returns a Handoff writing through pool.
+func New(pool *pgxpool.Pool, cfg Config) (*Handoff, error) {
+	if pool == nil {
+		return nil, errors.New("handoff: nil pool")
+	}
+	cfg = cfg.WithDefaults()
+	for i, s := range cfg.Sinks {
+		if s == nil {
+			return nil, fmt.Errorf("handoff: Sinks[%d] is nil", i)
+		}
+	}
+	return &Handoff{pool: pool, cfg: cfg}, nil
+}
+
+// SinkError reports that a sink failed; the hand-off transaction was rolled back and
+// nothing of the batch is durable.
+type SinkError struct {
+	// Sink is the failing sink's Name.
+	Sink string
+	Err  error
+}
+
+func (e *SinkError) Error() string { return "handoff: sink " + e.Sink + ": " + e.Err.Error() }
+func (e *SinkError) Unwrap() error { return e.Err }
+
+var (
+	handoffDuration = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vendorhub_handoff_duration_seconds",
+		Help:    "Duration of one durable hand-off transaction (route, sinks, cursor, commit).",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	})
+	handoffBatchTransactions = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "vendorhub_handoff_batch_transactions",
+		Help:    "Source transactions per hand-off transaction.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+	})
+	handoffFailures = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_handoff_failures_total",
+		Help: "Hand-offs rolled back, by failing sink (\"cursor\" or \"commit\" for the hand-off itself).",
+	}, []string{"sink"})
+)
+
+// Route turns a batch of committed transactions into routed events, in WAL order. It is the
+// pure half of Commit; malformed envelopes are counted and logged by route.Events and skipped.
+func Route(router *route.Router, batch []decode.Transaction) []route.Routed {
+	var out []route.Routed
+	for i := range batch {
+		events, _ := route.Events(batch[i])
+		for _, ev := range events {
+			out = append(out, router.Route(ev))
+		}
+	}
+	return out
+}
+
+// Cursor returns the stored cursor of the slot: the TransactionEndLSN up to which every
+// transaction's hand-off has committed. It returns 0 when no cursor row exists.
+func (h *Handoff) Cursor(ctx context.Context) (uint64, error) {
+	return ReadCursor(ctx, h.pool, h.cfg.Slot)
+}
+
+// Querier is what ReadCursor and WriteCursor need: a pool, a connection or a transaction.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// ReadCursor returns the stored cursor of slot, 0 when there is none.
+func ReadCursor(ctx context.Context, q Querier, slot string) (uint64, error) {
+	var s string
+	err := q.QueryRow(ctx, `select lsn::text from vendorhub.replication_cursor where slot_name = $1`, slot).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("handoff: read cursor of slot %q: %w", slot, err)
+	}
+	lsn, err := pglogrepl.ParseLSN(s)
+	if err != nil {
+		return 0, fmt.Errorf("handoff: cursor of slot %q: %w", slot, err)
+	}
+	return uint64(lsn), nil
+}
+
+// Result is what a committed hand-off did.
+type Result struct {
+	// Routed are the batch's routed events, for the broadcasters.
+	Routed []route.Routed
+	// Cursor is the cursor value written (GREATEST of the stored one and the requested one).
+	Cursor uint64
+	// Duration is the hand-off's wall time, routing included.
+	Duration time.Duration
+}
+
+// Commit makes batch durable in one transaction: route every event, call every sink, set
+// the cursor to GREATEST(cursor, upTo), commit. upTo must be the EndLSN of the batch's last
+// transaction, or a later position covering only WAL with nothing for vendorhub (idle
+// promotion); an empty batch writes the cursor only. On error nothing is durable.
+func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) (Result, error) {
+	start := time.Now()
+	routed := Route(h.cfg.Router, batch)
+	tx, err := h.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		handoffFailures.WithLabelValues("begin").Inc()
+		return Result{}, fmt.Errorf("handoff: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
+	if len(routed) > 0 {
+		for _, s := range h.cfg.Sinks {
+			if err := s.HandOff(ctx, tx, routed); err != nil {
+				handoffFailures.WithLabelValues(s.Name()).Inc()
+				return Result{}, &SinkError{Sink: s.Name(), Err: err}
+			}
+		}
+	}
+	cursor, err := writeCursor(ctx, tx, h.cfg.Slot, upTo, h.cfg.Instance)
+	if err != nil {
+		handoffFailures.WithLabelValues("cursor").Inc()
+		return Result{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		handoffFailures.WithLabelValues("commit").Inc()
+		return Result{}, fmt.Errorf("handoff: commit: %w", err)
+	}
+	d := time.Since(start)
+	handoffDuration.Observe(d.Seconds())
+	handoffBatchTransactions.Observe(float64(len(batch)))
+	return Result{Routed: routed, Cursor: cursor, Duration: d}, nil
+}
+
+// Broadcast hands routed events to every Broadcaster. Call it only after the hand-off that
+// produced them committed.
+func (h *Handoff) Broadcast(events []route.Routed) {
+	if len(events) == 0 {
+		return
+	}
+	for _, b := range h.cfg.Broadcasters {
+		b.Publish(events)
+	}
+}
+
+// WriteCursor sets the cursor of slot to GREATEST(stored, lsn) and returns the stored value.
+// A deposed leader's late write therefore cannot move the cursor back.
+func WriteCursor(ctx context.Context, q Querier, slot string, lsn uint64, instance string) (uint64, error) {
+	return writeCursor(ctx, q, slot, lsn, instance)
+}
+
+func writeCursor(ctx context.Context, q Querier, slot string, lsn uint64, instance string) (uint64, error) {
+	var s string
+	err := q.QueryRow(ctx, `
+insert into vendorhub.replication_cursor as c (slot_name, lsn, updated_by)
+values ($1, $2::text::pg_lsn, $3)
+on conflict (slot_name) do update
+  set lsn = greatest(c.lsn, excluded.lsn), updated_at = now(), updated_by = excluded.updated_by
+returning lsn::text`, slot, pglogrepl.LSN(lsn).String(), instance).Scan(&s)
+	if err != nil {
+		return 0, fmt.Errorf("handoff: write cursor of slot %q: %w", slot, err)
+	}
+	got, err := pglogrepl.ParseLSN(s)
+	if err != nil {
+		return 0, fmt.Errorf("handoff: cursor of slot %q: %w", slot, err)
+	}
+	return uint64(got), nil
+}

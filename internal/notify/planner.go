@@ -1,0 +1,543 @@
+package notify
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/riverqueue/river"
+
+	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/event"
+	"github.com/wedsync/vendorhub/internal/route"
+)
+
+// Defaults of Config.
+const (
+	WindowDefault     = 2 * time.Minute
+	InactivityDefault = time.Minute
+	MaxWaitDefault    = 10 * time.Minute
+)
+
+// Config configures the planner and the digest worker.
+type Config struct {
+	// Window is the anti-spam window: at most one message notification per recipient and
+	// conversation per Window; the rest wait for a digest. Defaults to WindowDefault (2 min).
+	Window time.Duration
+	// Inactivity sends a thread's digest once no message arrived for this long. Defaults to
+	// InactivityDefault (1 min).
+	Inactivity time.Duration
+	// MaxWait sends a digest at the latest this long after its first held message (but
+	// never before the window ends). Defaults to MaxWaitDefault (10 min).
+	MaxWait time.Duration
+	// Providers names the provider of each channel, written into the 'deferred' delivery
+	// rows the planner creates. Defaults to fcm, resend and twilio.
+	Providers map[channel.Kind]string
+	// Now is the digest worker's clock. Defaults to time.Now. (The planner itself uses each
+	// event's commit time, so a replay decides the same way.)
+	Now func() time.Time
+	// Logger receives skipped events. Defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// WithDefaults returns a copy of c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	c.Window = cmp.Or(c.Window, WindowDefault)
+	c.Inactivity = cmp.Or(c.Inactivity, InactivityDefault)
+	c.MaxWait = cmp.Or(c.MaxWait, MaxWaitDefault)
+	if c.Providers == nil {
+		c.Providers = map[channel.Kind]string{channel.Push: "fcm", channel.Email: "resend", channel.SMS: "twilio"}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Window < 0 || c.Inactivity < 0 || c.MaxWait < 0 {
+		return fmt.Errorf("notify: Window, Inactivity and MaxWait must not be negative")
+	}
+	for ch, p := range c.Providers {
+		if !ch.Valid() || p == "" {
+			return fmt.Errorf("notify: Providers[%q] = %q: want push/email/sms and a provider name", ch, p)
+		}
+	}
+	return nil
+}
+
+// JobInserter inserts River jobs inside a transaction; *river.Client[pgx.Tx] is one.
+type JobInserter interface {
+	InsertManyFastTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) (int, error)
+}
+
+// Planner is the notification planner, a handoff.Sink.
+type Planner struct {
+	cfg  Config
+	jobs JobInserter
+}
+
+// NewPlanner returns a planner inserting its jobs with jobs.
+func NewPlanner(cfg Config, jobs JobInserter) (*Planner, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if jobs == nil {
+		return nil, fmt.Errorf("notify: nil JobInserter")
+	}
+	return &Planner{cfg: cfg, jobs: jobs}, nil
+}
+
+// Name implements handoff.Sink.
+func (p *Planner) Name() string { return "notify" }
+
+var planned = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "vendorhub_notify_planned_total",
+	Help: "Recipient decisions of the notification planner, by outcome (notified, deferred, digested, muted, replayed).",
+}, []string{"outcome"})
+
+// item is one notification to write.
+type item struct {
+	userID, category, title, body, eventKey string
+	weddingID                               *string
+	data                                    []byte
+	plan                                    Plan
+}
+
+// threadState mirrors a vendorhub.notify_threads row.
+type threadState struct {
+	userID, thread      string
+	windowStart         time.Time
+	lastKey             event.Key
+	pending             int
+	firstAt, lastAt     time.Time
+	senders             []string
+	weddingID           *string
+	flushAt             time.Time
+	newDigest, existing bool
+}
+
+type threadKey struct{ user, thread string }
+
+// HandOff implements handoff.Sink: it plans every event that has a category.
+func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error {
+	type cand struct {
+		ev       *route.Routed
+		category string
+		thread   string
+		exclude  []string
+	}
+	var cands []cand
+	var auds []audience
+	for i := range events {
+		r := &events[i]
+		if r.Category == "" {
+			continue
+		}
+		if !KnownCategory(r.Category) {
+			p.cfg.Logger.Warn("notify: unknown category, event skipped", "category", r.Category, "key", r.Key.String())
+			continue
+		}
+		if r.Type == event.IntegrationFailed && dataString(r.Data, "kind") == "delivery" {
+			continue // a failed notification is not itself notified: that would loop
+		}
+		c := cand{ev: r, category: r.Category}
+		if r.Actor != nil {
+			c.exclude = append(c.exclude, *r.Actor)
+		}
+		if r.Type == event.MessageCreated {
+			if s := dataString(r.Data, "sender_id"); s != "" {
+				c.exclude = append(c.exclude, s)
+			}
+			if r.Subject.ConversationID != nil && !Critical(r.Category) {
+				c.thread = "conversation:" + *r.Subject.ConversationID
+			}
+		}
+		cands = append(cands, c)
+		auds = append(auds, audienceOf(r.Event, r.Category))
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	lists, err := resolveAudiences(ctx, tx, auds)
+	if err != nil {
+		return err
+	}
+	var users []string
+	seen := map[string]bool{}
+	for i := range lists {
+		lists[i] = dedupe(lists[i], cands[i].exclude)
+		for _, u := range lists[i] {
+			if !seen[u] {
+				seen[u] = true
+				users = append(users, u)
+			}
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	recips, err := loadRecipients(ctx, tx, users)
+	if err != nil {
+		return err
+	}
+	threads, err := p.loadThreads(ctx, tx, cands2keys(len(cands), func(i int) (string, []string) { return cands[i].thread, lists[i] }))
+	if err != nil {
+		return err
+	}
+	var items []item
+	dirty := map[threadKey]*threadState{}
+	for i, c := range cands {
+		now := eventTime(c.ev.Event, p.cfg.Now)
+		title, body := content(c.ev.Event, c.category)
+		data := notificationData(c.ev.Event)
+		for _, u := range lists[i] {
+			r := recips[u]
+			if r == nil {
+				continue // no such user (deleted): nothing to tell
+			}
+			plan := Decide(r, c.category, now)
+			if !plan.Notify {
+				planned.WithLabelValues("muted").Inc()
+				continue
+			}
+			if c.thread != "" {
+				k := threadKey{u, c.thread}
+				st := threads[k]
+				if st != nil && !keyAfter(c.ev.Key, st.lastKey) {
+					planned.WithLabelValues("replayed").Inc()
+					continue
+				}
+				if st != nil && (st.pending > 0 || now.Before(st.windowStart.Add(p.cfg.Window))) {
+					p.hold(st, c.ev, now)
+					dirty[k] = st
+					planned.WithLabelValues("digested").Inc()
+					continue
+				}
+				if st == nil {
+					st = &threadState{userID: u, thread: c.thread}
+					threads[k] = st
+				}
+				st.windowStart, st.lastKey = now, c.ev.Key
+				dirty[k] = st
+			}
+			items = append(items, item{userID: u, category: c.category, title: title, body: body,
+				eventKey: c.ev.Key.String(), weddingID: c.ev.WeddingID, data: data, plan: plan})
+		}
+	}
+	if err := p.saveThreads(ctx, tx, dirty); err != nil {
+		return err
+	}
+	_, err = writeNotifications(ctx, tx, p.jobs, p.cfg, items)
+	return err
+}
+
+// hold adds a message to st's pending digest.
+func (p *Planner) hold(st *threadState, ev *route.Routed, now time.Time) {
+	st.pending++
+	if st.pending == 1 {
+		st.firstAt, st.newDigest, st.senders = now, true, nil
+	}
+	st.lastAt, st.lastKey = now, ev.Key
+	sender := dataString(ev.Data, "sender_id")
+	if sender == "" && ev.Actor != nil {
+		sender = *ev.Actor
+	}
+	if sender != "" && !slices.Contains(st.senders, sender) {
+		st.senders = append(st.senders, sender)
+	}
+	if ev.WeddingID != nil {
+		st.weddingID = ev.WeddingID
+	}
+	st.flushAt = p.flushAt(st)
+}
+
+// flushAt is when st's digest may go out: after Inactivity of quiet, at the latest MaxWait
+// after the first held message, and never inside the window of the last push.
+func (p *Planner) flushAt(st *threadState) time.Time {
+	t := st.lastAt.Add(p.cfg.Inactivity)
+	if m := st.firstAt.Add(p.cfg.MaxWait); m.Before(t) {
+		t = m
+	}
+	if w := st.windowStart.Add(p.cfg.Window); w.After(t) {
+		t = w
+	}
+	return t
+}
+
+func cands2keys(n int, f func(int) (string, []string)) []threadKey {
+	var keys []threadKey
+	for i := 0; i < n; i++ {
+		thread, users := f(i)
+		if thread == "" {
+			continue
+		}
+		for _, u := range users {
+			keys = append(keys, threadKey{u, thread})
+		}
+	}
+	return keys
+}
+
+// loadThreads locks and reads the thread rows of keys.
+func (p *Planner) loadThreads(ctx context.Context, tx pgx.Tx, keys []threadKey) (map[threadKey]*threadState, error) {
+	out := map[threadKey]*threadState{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	us, ts := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		us[i], ts[i] = k.user, k.thread
+	}
+	rows, err := tx.Query(ctx, `
+select t.user_id::text, t.thread, t.window_started_at, t.last_lsn::text, t.last_index, t.pending_count,
+       t.pending_first_at, t.pending_last_at, t.pending_senders::text[], t.pending_wedding_id::text, t.flush_at
+from vendorhub.notify_threads t
+join (select distinct * from unnest($1::uuid[], $2::text[])) as k(user_id, thread)
+  on t.user_id = k.user_id and t.thread = k.thread
+order by t.user_id, t.thread
+for update of t`, us, ts)
+	if err != nil {
+		return nil, fmt.Errorf("notify: load threads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		st, err := scanThread(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[threadKey{st.userID, st.thread}] = st
+	}
+	return out, rows.Err()
+}
+
+func scanThread(rows pgx.Row) (*threadState, error) {
+	st := &threadState{existing: true}
+	var lsn string
+	var idx int32
+	var first, last, flush *time.Time
+	if err := rows.Scan(&st.userID, &st.thread, &st.windowStart, &lsn, &idx, &st.pending, &first, &last, &st.senders, &st.weddingID, &flush); err != nil {
+		return nil, fmt.Errorf("notify: scan thread: %w", err)
+	}
+	l, err := pglogrepl.ParseLSN(lsn)
+	if err != nil {
+		return nil, fmt.Errorf("notify: thread lsn %q: %w", lsn, err)
+	}
+	st.lastKey = event.Key{CommitLSN: uint64(l), Index: uint32(idx)}
+	if first != nil {
+		st.firstAt = *first
+	}
+	if last != nil {
+		st.lastAt = *last
+	}
+	if flush != nil {
+		st.flushAt = *flush
+	}
+	return st, nil
+}
+
+// saveThreads upserts dirty thread rows and schedules the digests that just started.
+func (p *Planner) saveThreads(ctx context.Context, tx pgx.Tx, dirty map[threadKey]*threadState) error {
+	if len(dirty) == 0 {
+		return nil
+	}
+	n := len(dirty)
+	var (
+		us, ts, lsns, senders []string
+		idx, pend             []int32
+		win                   []time.Time
+		first, last, flush    []*time.Time
+		wed                   []*string
+		jobs                  []river.InsertManyParams
+	)
+	keys := make([]threadKey, 0, n)
+	for k := range dirty {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b threadKey) int {
+		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.thread, b.thread))
+	})
+	for _, k := range keys {
+		st := dirty[k]
+		us, ts = append(us, st.userID), append(ts, st.thread)
+		lsns, idx = append(lsns, pglogrepl.LSN(st.lastKey.CommitLSN).String()), append(idx, int32(st.lastKey.Index))
+		win, pend = append(win, st.windowStart), append(pend, int32(st.pending))
+		first, last, flush = append(first, timePtr(st.firstAt, st.pending > 0)), append(last, timePtr(st.lastAt, st.pending > 0)), append(flush, timePtr(st.flushAt, st.pending > 0))
+		senders, wed = append(senders, strings.Join(st.senders, ",")), append(wed, st.weddingID)
+		if st.newDigest {
+			st.newDigest = false
+			jobs = append(jobs, river.InsertManyParams{Args: DigestArgs{UserID: st.userID, Thread: st.thread},
+				InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: st.flushAt}})
+		}
+	}
+	_, err := tx.Exec(ctx, `
+insert into vendorhub.notify_threads as t (user_id, thread, window_started_at, last_lsn, last_index, pending_count,
+  pending_first_at, pending_last_at, pending_senders, pending_wedding_id, flush_at, updated_at)
+select u, th, w, l::pg_lsn, i, pc, f, la, coalesce(string_to_array(nullif(s, ''), ',')::uuid[], '{}'), wd, fl, now()
+from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::int[], $7::timestamptz[],
+            $8::timestamptz[], $9::text[], $10::uuid[], $11::timestamptz[]) as x(u, th, w, l, i, pc, f, la, s, wd, fl)
+on conflict (user_id, thread) do update set
+  window_started_at = excluded.window_started_at, last_lsn = excluded.last_lsn, last_index = excluded.last_index,
+  pending_count = excluded.pending_count, pending_first_at = excluded.pending_first_at,
+  pending_last_at = excluded.pending_last_at, pending_senders = excluded.pending_senders,
+  pending_wedding_id = excluded.pending_wedding_id, flush_at = excluded.flush_at, updated_at = now()`,
+		us, ts, win, lsns, idx, pend, first, last, senders, wed, flush)
+	if err != nil {
+		return fmt.Errorf("notify: save threads: %w", err)
+	}
+	if len(jobs) > 0 {
+		if _, err := p.jobs.InsertManyFastTx(ctx, tx, jobs); err != nil {
+			return fmt.Errorf("notify: insert digest jobs: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeNotifications writes the in-app rows of items and, for the rows this transaction
+// created (a replay creates none), the first delivery job of each chain plus a 'deferred'
+// delivery row where quiet hours hold it back. It returns the ids of the created rows.
+func writeNotifications(ctx context.Context, tx pgx.Tx, jobs JobInserter, cfg Config, items []item) (map[string]string, error) {
+	created := map[string]string{}
+	if len(items) == 0 {
+		return created, nil
+	}
+	n := len(items)
+	us, cats, titles, bodies, keys := make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]string, n)
+	weds, datas := make([]*string, n), make([]string, n)
+	for i, it := range items {
+		us[i], cats[i], titles[i], keys[i], weds[i], datas[i] = it.userID, it.category, it.title, it.eventKey, it.weddingID, string(it.data)
+		if it.body != "" {
+			b := it.body
+			bodies[i] = &b
+		}
+	}
+	rows, err := tx.Query(ctx, `
+insert into public.notifications (user_id, wedding_id, category, title, body, data, event_key)
+select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[])
+on conflict (user_id, event_key) do nothing
+returning id::text, user_id::text, event_key`, us, weds, cats, titles, bodies, datas, keys)
+	if err != nil {
+		return nil, fmt.Errorf("notify: insert notifications: %w", err)
+	}
+	for rows.Next() {
+		var id, u, k string
+		if err := rows.Scan(&id, &u, &k); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("notify: insert notifications: %w", err)
+		}
+		created[u+"\x00"+k] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("notify: insert notifications: %w", err)
+	}
+	var params []river.InsertManyParams
+	var dn, du, dc, dp, dk, de []string
+	for _, it := range items {
+		id, ok := created[it.userID+"\x00"+it.eventKey]
+		if !ok {
+			planned.WithLabelValues("replayed").Inc()
+			continue
+		}
+		if len(it.plan.Chain) == 0 {
+			planned.WithLabelValues("notified").Inc()
+			continue // in-app only
+		}
+		args := DeliverArgs{NotificationID: id, UserID: it.userID, Channel: it.plan.Chain[0], Rest: it.plan.Chain[1:], Critical: it.plan.Critical}
+		opts := &river.InsertOpts{Queue: Queue}
+		if !it.plan.NotBefore.IsZero() {
+			opts.ScheduledAt = it.plan.NotBefore
+			dn, du, dc = append(dn, id), append(du, it.userID), append(dc, string(args.Channel))
+			dp, dk = append(dp, cfg.Providers[args.Channel]), append(dk, it.eventKey)
+			de = append(de, "quiet hours: deferred until "+it.plan.NotBefore.UTC().Format(time.RFC3339))
+			planned.WithLabelValues("deferred").Inc()
+		} else {
+			planned.WithLabelValues("notified").Inc()
+		}
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+	}
+	if len(dn) > 0 {
+		if _, err := tx.Exec(ctx, `
+insert into public.deliveries (notification_id, user_id, channel, provider, status, attempt, error_code, error, event_key)
+select n, u, c, p, 'deferred', 1, 'quiet_hours', e, k
+from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[]) as x(n, u, c, p, k, e)
+on conflict (notification_id, channel, attempt) do nothing`, dn, du, dc, dp, dk, de); err != nil {
+			return nil, fmt.Errorf("notify: insert deferred deliveries: %w", err)
+		}
+	}
+	if len(params) > 0 {
+		if _, err := jobs.InsertManyFastTx(ctx, tx, params); err != nil {
+			return nil, fmt.Errorf("notify: insert delivery jobs: %w", err)
+		}
+	}
+	return created, nil
+}
+
+func timePtr(t time.Time, ok bool) *time.Time {
+	if !ok || t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// keyAfter reports whether a comes after b in WAL order.
+func keyAfter(a, b event.Key) bool {
+	return a.CommitLSN > b.CommitLSN || (a.CommitLSN == b.CommitLSN && a.Index > b.Index)
+}
+
+// eventTime is the instant an event is planned at: its commit time, so a replay decides
+// the same way; else when it occurred; else now.
+func eventTime(ev event.Event, now func() time.Time) time.Time {
+	switch {
+	case !ev.CommitTime.IsZero():
+		return ev.CommitTime
+	case !ev.OccurredAt.IsZero():
+		return ev.OccurredAt
+	}
+	return now()
+}
+
+func dedupe(users, exclude []string) []string {
+	out := users[:0:0]
+	for _, u := range users {
+		if u == "" || slices.Contains(exclude, u) || slices.Contains(out, u) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func dataString(raw json.RawMessage, key string) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m[key], &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// notificationData is the data of an in-app row: what the app needs to open the subject.
+func notificationData(ev event.Event) []byte {
+	b, _ := json.Marshal(map[string]any{"event_type": ev.Type, "event_id": ev.ID, "subject": ev.Subject})
+	return b
+}

@@ -1,0 +1,496 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wedsync/vendorhub/internal/audit"
+	"github.com/wedsync/vendorhub/internal/auth"
+)
+
+// channel is one joined topic on one socket. Fields after the first block are guarded by
+// conn.mu.
+type channel struct {
+	conn       *conn
+	wireTopic  string // "realtime:<sub>", echoed byte-exact
+	key        roomKey
+	joinRef    json.RawMessage
+	self, ack  bool
+	presenceOn bool
+	presKey    string
+	room       *room
+
+	token    string
+	claims   auth.Claims
+	read     map[string]bool  // extension → may read
+	write    map[string]*bool // extension → may write (nil = not checked yet)
+	expTimer *time.Timer
+	closed   bool
+}
+
+func (ch *channel) readsBroadcast() bool {
+	ch.conn.mu.Lock()
+	defer ch.conn.mu.Unlock()
+	return !ch.closed && (!ch.key.private || ch.read[extensionBroadcast])
+}
+
+func (ch *channel) readsPresence() bool {
+	ch.conn.mu.Lock()
+	defer ch.conn.mu.Unlock()
+	return !ch.closed && ch.presenceOn && (!ch.key.private || ch.read[extensionPresence])
+}
+
+// reply sends phx_reply {status, response} echoing the push's refs.
+func (c *conn) reply(in inbound, status string, response any) {
+	payload, _ := json.Marshal(map[string]any{"status": status, "response": response})
+	c.push(frame{data: encodeText(c.v2, in.joinRef, in.ref, in.topic, "phx_reply", payload)})
+}
+
+func (c *conn) replyError(in inbound, reason string) {
+	c.reply(in, "error", map[string]string{"reason": reason})
+}
+
+// system pushes a system message: [join_ref, null, topic, "system", {...}].
+func (c *conn) system(ch *channel, extension, status, message string) {
+	payload, _ := json.Marshal(map[string]string{"extension": extension, "status": status, "message": message, "channel": ch.key.topic})
+	c.push(frame{data: encodeText(c.v2, ch.joinRef, nil, ch.wireTopic, "system", payload)})
+}
+
+func (c *conn) handle(ctx context.Context, in inbound) {
+	if in.topic == phoenixTopic {
+		if in.event == "heartbeat" {
+			c.reply(in, "ok", struct{}{})
+		}
+		return
+	}
+	if in.event == "phx_join" {
+		c.join(ctx, in)
+		return
+	}
+	c.mu.Lock()
+	ch := c.channels[in.topic]
+	c.mu.Unlock()
+	if ch == nil {
+		if string(in.ref) != "null" {
+			c.replyError(in, "unmatched topic")
+		}
+		return
+	}
+	switch in.event {
+	case "phx_leave":
+		c.reply(in, "ok", struct{}{})
+		c.closeChannel(ch, "", "")
+	case "broadcast":
+		c.broadcast(ctx, ch, in)
+	case "presence":
+		c.presenceEvent(ctx, ch, in)
+	case "access_token":
+		c.accessToken(ctx, ch, in)
+	default:
+		// Unknown events are ignored, as Realtime does.
+	}
+}
+
+type joinPayload struct {
+	Config struct {
+		Broadcast struct {
+			Ack              flexBool `json:"ack"`
+			Self             flexBool `json:"self"`
+			ReplicationReady flexBool `json:"replication_ready"`
+		} `json:"broadcast"`
+		Presence struct {
+			Enabled flexBool        `json:"enabled"`
+			Key     json.RawMessage `json:"key"`
+		} `json:"presence"`
+		PostgresChanges []map[string]json.RawMessage `json:"postgres_changes"`
+		Private         flexBool                     `json:"private"`
+	} `json:"config"`
+	AccessToken *string `json:"access_token"`
+	UserToken   *string `json:"user_token"`
+}
+
+// pickToken applies Realtime's token selection: user_token, then access_token, then the
+// connect apikey; an sb_… access token stands for the connect apikey.
+func (c *conn) pickToken(p joinPayload) string {
+	if p.UserToken != nil && *p.UserToken != "" {
+		return *p.UserToken
+	}
+	if p.AccessToken != nil && *p.AccessToken != "" && !strings.HasPrefix(*p.AccessToken, auth.OpaqueKeyPrefix) {
+		return *p.AccessToken
+	}
+	return c.token
+}
+
+func (c *conn) joinError(in inbound, result, reason string) {
+	metricJoins.WithLabelValues(result).Inc()
+	if d := c.gw.cfg.JoinErrorDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.done:
+			t.Stop()
+			return
+		}
+	}
+	c.replyError(in, reason)
+}
+
+func (c *conn) join(ctx context.Context, in inbound) {
+	sub, ok := strings.CutPrefix(in.topic, topicPrefix)
+	if !ok {
+		c.replyError(in, "unmatched topic")
+		return
+	}
+	if sub == "" {
+		c.joinError(in, "error", "TopicNameRequired: You must provide a topic name")
+		return
+	}
+	var p joinPayload
+	if err := json.Unmarshal(in.payload, &p); err != nil {
+		c.joinError(in, "error", "InvalidJoinPayload: "+err.Error())
+		return
+	}
+	c.mu.Lock()
+	old := c.channels[in.topic]
+	count := len(c.channels)
+	c.mu.Unlock()
+	if old != nil {
+		// A rejoin of a topic replaces the previous channel, as Phoenix does.
+		c.closeChannel(old, "", "")
+		count--
+	}
+	if count >= c.gw.cfg.MaxChannelsPerConn {
+		c.joinError(in, "limit", "ChannelRateLimitReached: Too many channels")
+		return
+	}
+	token := c.pickToken(p)
+	claims, err := c.gw.cfg.Verifier.Verify(token)
+	if err != nil {
+		var te *auth.TokenError
+		reason := "InvalidJWTToken: " + err.Error()
+		if errors.As(err, &te) {
+			reason = te.Reason()
+		}
+		c.joinError(in, "token", reason)
+		return
+	}
+	ch := &channel{conn: c, wireTopic: in.topic, key: roomKey{private: bool(p.Config.Private), topic: sub},
+		joinRef: in.joinRef, self: bool(p.Config.Broadcast.Self), ack: bool(p.Config.Broadcast.Ack),
+		presenceOn: bool(p.Config.Presence.Enabled), presKey: presenceKey(p.Config.Presence.Key),
+		token: token, claims: claims, read: map[string]bool{extensionBroadcast: true, extensionPresence: true},
+		write: map[string]*bool{}}
+	if ch.key.private {
+		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn)
+		if err != nil {
+			c.gw.cfg.Logger.Error("gateway: authorization probe failed", "topic", sub, "err", err)
+			c.joinError(in, "error", "Unknown Error on Channel")
+			return
+		}
+		if !read[extensionBroadcast] && !read[extensionPresence] {
+			c.refused(claims, sub, "no read permission")
+			c.joinError(in, "unauthorized", "Unauthorized: You do not have permissions to read from this Channel topic: "+sub)
+			return
+		}
+		ch.read = read
+	}
+	c.mu.Lock()
+	if c.channels[in.topic] != nil { // a concurrent timer cannot add channels; defensive
+		c.mu.Unlock()
+		c.replyError(in, "Unknown Error on Channel")
+		return
+	}
+	c.channels[in.topic] = ch
+	ch.armExpiry()
+	c.mu.Unlock()
+	ch.room = c.gw.hub.join(ch)
+	metricChannels.Inc()
+	metricJoins.WithLabelValues("ok").Inc()
+
+	c.reply(in, "ok", map[string]any{"postgres_changes": echoBindings(p.Config.PostgresChanges)})
+	if ch.readsPresence() {
+		c.push(frame{data: encodeText(c.v2, ch.joinRef, nil, ch.wireTopic, "presence_state", ch.room.state())})
+	}
+	if len(p.Config.PostgresChanges) > 0 {
+		c.system(ch, "postgres_changes", "error", "postgres_changes are not served by the vendorhub gateway: listen to broadcast events instead")
+	}
+	if p.Config.Broadcast.ReplicationReady {
+		c.system(ch, "system", "ok", "Replication connection established")
+	}
+}
+
+func (c *conn) refused(claims auth.Claims, topic, why string) {
+	if c.gw.cfg.Audit == nil {
+		return
+	}
+	c.gw.cfg.Audit.Add(audit.Entry{Action: audit.ActionJoinRefused, Actor: claims.Subject, Subject: "realtime:" + topic,
+		Reason: why, SourceIP: c.ip, Details: map[string]any{"role": claims.Role}})
+}
+
+// echoBindings returns the postgres_changes bindings with an id each, so the client's
+// binding check passes.
+func echoBindings(bs []map[string]json.RawMessage) []map[string]json.RawMessage {
+	out := make([]map[string]json.RawMessage, 0, len(bs))
+	for _, b := range bs {
+		raw, _ := json.Marshal(b)
+		h := fnv.New32a()
+		_, _ = h.Write(raw)
+		id, _ := json.Marshal(h.Sum32() & 0x7fffffff)
+		e := make(map[string]json.RawMessage, len(b)+1)
+		for k, v := range b {
+			e[k] = v
+		}
+		e["id"] = id
+		out = append(out, e)
+	}
+	return out
+}
+
+func presenceKey(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil && s != "" {
+		return s
+	}
+	if t := strings.TrimSpace(string(raw)); t != "" && t != "null" && t != `""` && !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") {
+		return t
+	}
+	return randomID()
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// armExpiry (under conn.mu) closes the channel when its token expires.
+func (ch *channel) armExpiry() {
+	if ch.expTimer != nil {
+		ch.expTimer.Stop()
+	}
+	d := ch.claims.ExpiresAt.Sub(ch.conn.gw.cfg.Now())
+	if d > 365*24*time.Hour {
+		return // API keys live for years: nothing to arm
+	}
+	ch.expTimer = time.AfterFunc(max(d, 0), func() {
+		ago := ch.conn.gw.cfg.Now().Sub(ch.claims.ExpiresAt)
+		ch.conn.closeChannel(ch, "system", "Token has expired "+itoa(int64(ago.Seconds()))+" seconds ago")
+	})
+}
+
+// closeChannel removes ch, optionally pushing a system error first, then phx_close.
+func (c *conn) closeChannel(ch *channel, ext, message string) {
+	c.mu.Lock()
+	if ch.closed {
+		c.mu.Unlock()
+		return
+	}
+	ch.closed = true
+	if ch.expTimer != nil {
+		ch.expTimer.Stop()
+	}
+	if c.channels[ch.wireTopic] == ch {
+		delete(c.channels, ch.wireTopic)
+	}
+	c.mu.Unlock()
+	if message != "" {
+		c.system(ch, ext, "error", message)
+	}
+	c.push(frame{data: encodeText(c.v2, ch.joinRef, ch.joinRef, ch.wireTopic, "phx_close", json.RawMessage("{}"))})
+	c.detach(ch)
+}
+
+// detach leaves the room, announcing the presence leave.
+func (c *conn) detach(ch *channel) {
+	c.mu.Lock()
+	ch.closed = true
+	if ch.expTimer != nil {
+		ch.expTimer.Stop()
+	}
+	c.mu.Unlock()
+	if ch.room == nil {
+		return
+	}
+	if p := c.gw.hub.leave(ch); p != nil {
+		ch.room.sendDiff(nil, []*presence{p})
+	}
+	ch.room = nil
+	metricChannels.Dec()
+}
+
+// broadcast handles a client broadcast push (JSON or binary kind 3).
+func (c *conn) broadcast(ctx context.Context, ch *channel, in inbound) {
+	u := in.user
+	if u == nil {
+		var p struct {
+			Type    string          `json:"type"`
+			Event   string          `json:"event"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(in.payload, &p); err != nil || p.Event == "" {
+			c.replyError(in, "Invalid broadcast payload")
+			return
+		}
+		if len(p.Payload) == 0 {
+			p.Payload = json.RawMessage("{}")
+		}
+		u = &userBroadcast{event: p.Event, payload: p.Payload, json: true}
+	}
+	if len(u.payload) > c.gw.cfg.MaxPayloadBytes {
+		c.reply(in, "error", map[string]string{"error": "payload_size_exceeded"})
+		return
+	}
+	if ch.key.private {
+		ok, err := c.mayWrite(ctx, ch, extensionBroadcast)
+		if err != nil || !ok {
+			return // silently dropped, as Realtime does, even with ack
+		}
+	}
+	metricBroadcasts.WithLabelValues("client").Inc()
+	if ch.room != nil {
+		ch.room.broadcast(&delivery{wireTopic: ch.wireTopic, user: u, preferBinary: in.user != nil}, ch, ch.self)
+	}
+	if ch.ack {
+		c.reply(in, "ok", struct{}{})
+	}
+}
+
+func (c *conn) presenceEvent(ctx context.Context, ch *channel, in inbound) {
+	var p struct {
+		Type    string          `json:"type"`
+		Event   string          `json:"event"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(in.payload, &p); err != nil {
+		c.replyError(in, "Invalid presence payload")
+		return
+	}
+	if !c.presence.Allow() {
+		c.closeChannel(ch, "system", "Client presence rate limit exceeded")
+		return
+	}
+	if ch.key.private {
+		ok, err := c.mayWrite(ctx, ch, extensionPresence)
+		if err != nil || !ok {
+			c.replyError(in, "Unauthorized: You do not have permissions to track presence on this Channel topic: "+ch.key.topic)
+			return
+		}
+	}
+	switch strings.ToLower(p.Event) {
+	case "track":
+		meta := map[string]json.RawMessage{}
+		if err := json.Unmarshal(p.Payload, &meta); err != nil || meta == nil {
+			c.replyError(in, "Presence track payload must be a map")
+			return
+		}
+		if len(p.Payload) > c.gw.cfg.MaxPayloadBytes {
+			c.closeChannel(ch, "system", "Track message size exceeded")
+			return
+		}
+		meta["phx_ref"], _ = json.Marshal(randomID()[:20])
+		b, _ := json.Marshal(meta)
+		if ch.room != nil {
+			ch.room.setPresence(ch, &presence{key: ch.presKey, meta: b})
+		}
+	case "untrack":
+		if ch.room != nil {
+			ch.room.setPresence(ch, nil)
+		}
+	default:
+		c.replyError(in, "Unknown presence event")
+		return
+	}
+	c.reply(in, "ok", struct{}{})
+}
+
+// accessToken handles a token refresh: no reply on success; on failure a system error and
+// the channel closes.
+func (c *conn) accessToken(ctx context.Context, ch *channel, in inbound) {
+	var p struct {
+		AccessToken *string `json:"access_token"`
+	}
+	_ = json.Unmarshal(in.payload, &p)
+	c.mu.Lock()
+	same := p.AccessToken == nil || *p.AccessToken == "" || *p.AccessToken == ch.token
+	c.mu.Unlock()
+	if same || strings.HasPrefix(*p.AccessToken, auth.OpaqueKeyPrefix) {
+		return
+	}
+	claims, err := c.gw.cfg.Verifier.Verify(*p.AccessToken)
+	if err != nil {
+		msg := err.Error()
+		c.closeChannel(ch, "system", msg)
+		return
+	}
+	if ch.key.private {
+		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn)
+		if err != nil || (!read[extensionBroadcast] && !read[extensionPresence]) {
+			c.refused(claims, ch.key.topic, "no read permission after token refresh")
+			c.closeChannel(ch, "system", "You no longer have permission to read from this Channel topic: "+ch.key.topic)
+			return
+		}
+		c.mu.Lock()
+		ch.read = read
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	ch.token, ch.claims = *p.AccessToken, claims
+	ch.write = map[string]*bool{}
+	if !ch.closed {
+		ch.armExpiry()
+	}
+	c.mu.Unlock()
+}
+
+// probeRead runs the RLS read probe.
+func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, presence bool) (map[string]bool, error) {
+	if c.gw.cfg.Authorizer == nil {
+		return map[string]bool{}, nil
+	}
+	exts := []string{extensionBroadcast}
+	if presence {
+		exts = append(exts, extensionPresence)
+	}
+	pctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
+	defer cancel()
+	return c.gw.cfg.Authorizer.CanRead(pctx, Probe{Topic: topic, Claims: claims, Headers: c.headers}, exts...)
+}
+
+// mayWrite runs (once per token) the RLS write probe for ext.
+func (c *conn) mayWrite(ctx context.Context, ch *channel, ext string) (bool, error) {
+	c.mu.Lock()
+	cached := ch.write[ext]
+	claims := ch.claims
+	c.mu.Unlock()
+	if cached != nil {
+		return *cached, nil
+	}
+	if c.gw.cfg.Authorizer == nil {
+		return false, nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
+	defer cancel()
+	ok, err := c.gw.cfg.Authorizer.CanWrite(pctx, Probe{Topic: ch.key.topic, Claims: claims, Headers: c.headers}, ext)
+	if err != nil {
+		c.gw.cfg.Logger.Error("gateway: write probe failed", "topic", ch.key.topic, "err", err)
+		return false, err
+	}
+	c.mu.Lock()
+	ch.write[ext] = &ok
+	c.mu.Unlock()
+	return ok, nil
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(max(n, 0))
+	return string(b)
+}
+
+var _ = websocket.StatusNormalClosure

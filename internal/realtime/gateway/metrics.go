@@ -1,0 +1,37 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	metricConns = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "vendorhub_gateway_connections",
+		Help: "Open Realtime gateway sockets.",
+	})
+	metricChannels = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "vendorhub_gateway_channels",
+		Help: "Joined channels across all sockets.",
+	})
+	metricRefused = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_connections_refused_total",
+		Help: "Socket upgrades refused, by reason (auth, too_many_per_ip).",
+	}, []string{"reason"})
+	metricJoins = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_joins_total",
+		Help: "Channel joins, by result (ok, unauthorized, token, limit, error).",
+	}, []string{"result"})
+	metricOut = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_frames_out_total",
+		Help: "Frames queued to sockets.",
+	})
+	metricSlow = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_slow_consumers_total",
+		Help: "Sockets disconnected because their send queue was full.",
+	})
+	metricBroadcasts = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_broadcasts_total",
+		Help: "Broadcasts received, by source (client, rest, sidecar).",
+	}, []string{"source"})
+)

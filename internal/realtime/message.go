@@ -1,0 +1,73 @@
+package realtime
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/wedsync/vendorhub/internal/event"
+	"github.com/wedsync/vendorhub/internal/route"
+)
+
+// TopicPrefix starts every topic on the Realtime socket; REST bodies and realtime.topic()
+// use the sub-topic without it.
+const TopicPrefix = "realtime:"
+
+// Message is one broadcast in the shape of the REST batch body:
+// {"topic":"wedding:<uuid>","event":"vendor.status_changed","payload":{…},"private":true}.
+type Message struct {
+	// Topic is the sub-topic, without "realtime:".
+	Topic string `json:"topic"`
+	// Event is the broadcast event name clients listen to.
+	Event string `json:"event"`
+	// Payload must be a JSON object.
+	Payload json.RawMessage `json:"payload"`
+	// Private selects the private namespace (RLS-authorized channels).
+	Private bool `json:"private"`
+	// ID, optional, becomes meta.id on the receiving side.
+	ID string `json:"id,omitempty"`
+}
+
+// Payload is what subscribers receive as the broadcast payload: the event envelope and the
+// event's stable key (documented for frontend developers in docs/realtime.md and
+// types/vendorhub-realtime.d.ts).
+type Payload struct {
+	event.Envelope
+	// Key is the event's stable key "<commit LSN hex>/<index>", identical across replays.
+	Key string `json:"key"`
+	// Refetch is set on the small message that replaces an oversized one: the data was left
+	// out, reload the subject through PostgREST.
+	Refetch bool `json:"refetch,omitempty"`
+}
+
+// Messages turns routed events into one private Message per topic. Events without topics
+// produce nothing; an envelope that cannot be encoded is skipped and reported in errs.
+func Messages(events []route.Routed) (msgs []Message, errs []error) {
+	for _, ev := range events {
+		if len(ev.Topics) == 0 {
+			continue
+		}
+		p, err := json.Marshal(Payload{Envelope: ev.Envelope, Key: ev.Key.String()})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, t := range ev.Topics {
+			msgs = append(msgs, Message{Topic: strings.TrimPrefix(t, TopicPrefix), Event: string(ev.Type), Payload: p, Private: true})
+		}
+	}
+	return msgs, errs
+}
+
+// refetchPayload is the small replacement of an oversized payload: the envelope without
+// data, flagged refetch. It keeps ids a client needs to reload the subject.
+func refetchPayload(m Message) (json.RawMessage, error) {
+	var p Payload
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		// Not an envelope: say only what changed.
+		return json.Marshal(map[string]any{"type": m.Event, "refetch": true})
+	}
+	p.Data = nil
+	p.Subject.Participants = nil
+	p.Refetch = true
+	return json.Marshal(p)
+}

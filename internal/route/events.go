@@ -1,0 +1,73 @@
+package route
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/wedsync/vendorhub/internal/decode"
+	"github.com/wedsync/vendorhub/internal/event"
+)
+
+// NonTransactionalIndex is the Key.Index of an event carried by a non-transactional
+// message. Such a message's LSN is the end of its WAL record, which can equal the commit
+// LSN of the transaction right after it; this index keeps the two keys apart.
+const NonTransactionalIndex uint32 = 1 << 31
+
+// malformedLog limits the warning lines of malformed envelopes; the metric counts all.
+var malformedLog = rate.Sometimes{First: 10, Interval: time.Second}
+
+// EventError reports a 'vendorhub' message that is not a valid envelope. The message is
+// skipped; its key is reserved so the keys of the others never shift.
+type EventError struct {
+	// Key is the key the event would have had.
+	Key event.Key
+	// Err is the cause (an *event.MalformedError).
+	Err error
+}
+
+func (e *EventError) Error() string {
+	return fmt.Sprintf("route: event %s: %v", e.Key, e.Err)
+}
+
+func (e *EventError) Unwrap() error { return e.Err }
+
+// Events turns a committed transaction into events, in WAL order. Each 'vendorhub'-prefixed
+// logical message is parsed with event.Parse and keyed Key{tx.CommitLSN, i}, where i is the
+// message's position among the transaction's vendorhub messages (malformed ones included,
+// so a key never shifts); a non-transactional message gets index NonTransactionalIndex.
+// Messages with another prefix and row changes are ignored (see the package comment).
+// A malformed envelope is returned in errs (as *EventError), counted in
+// vendorhub_route_unknown_events_total{type="malformed"} and logged with slog.Default (key
+// and reason, never the content; the first 10, then at most one a second); it never stops
+// the others.
+func Events(tx decode.Transaction) (events []event.Event, errs []error) {
+	var index uint32
+	for _, m := range tx.Messages {
+		if m.Prefix != event.MessagePrefix {
+			continue
+		}
+		key := event.Key{CommitLSN: tx.CommitLSN, Index: index}
+		if !m.Transactional {
+			key.Index = NonTransactionalIndex
+		}
+		index++
+		env, err := event.Parse(m.Content)
+		if err != nil {
+			unknownEvents.WithLabelValues(malformedLabel).Inc()
+			ee := &EventError{Key: key, Err: err}
+			malformedLog.Do(func() {
+				slog.Warn("route: malformed event envelope skipped", "key", key.String(), "err", err)
+			})
+			errs = append(errs, ee)
+			continue
+		}
+		if events == nil {
+			events = make([]event.Event, 0, len(tx.Messages))
+		}
+		events = append(events, event.Event{Envelope: env, Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN})
+	}
+	return events, errs
+}
