@@ -68,7 +68,7 @@ func (e *Env) NewDB(ctx context.Context, seeded bool) (*pgtest.DB, error) {
 
 // Record records figure name (prefix it with the area) with value.
 func (e *Env) Record(name string, value float64) {
-	if !strings.HasPrefix(name, e.area+"_") {
+	if !strings.HasPrefix(name, e.area+"_") && !strings.HasPrefix(name, e.area+".") {
 		fmt.Fprintf(os.Stderr, "bench: figure %q should start with %q\n", name, e.area+"_")
 	}
 	fmt.Printf("  %-50s %g\n", name, value)

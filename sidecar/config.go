@@ -93,6 +93,9 @@ type Config struct {
 	// unique on the event key (tests and benchmarks prove exactly-once hand-off with it).
 	// VENDORHUB_HANDOFF_PROBE. Defaults to false.
 	HandoffProbe bool
+
+	// Realtime configures the realtime publisher and the embedded gateway (sidecar/realtime.go).
+	Realtime RealtimeConfig
 }
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
@@ -159,6 +162,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.int(&c.HandoffMaxEvents, "VENDORHUB_HANDOFF_MAX_EVENTS")
 	e.dur(&c.HandoffWait, "VENDORHUB_HANDOFF_WAIT")
 	e.bool(&c.HandoffProbe, "VENDORHUB_HANDOFF_PROBE")
+	c.Realtime.fromEnv(e)
 	// Stages: add your variables here, one line each, and a row in README.md.
 	return c, errors.Join(e.errs...)
 }

@@ -46,6 +46,7 @@ type DevEnv struct {
 	DatabaseURL string              // superuser URL of the migrated, seeded database
 	Cluster     *embeddedpg.Cluster // the ephemeral cluster
 	Started     time.Time           // when Dev began, to report time-to-ready
+	Out         io.Writer           // where Dev prints the connection details
 }
 
 // Dev starts an ephemeral Postgres (wal_level=logical, durable settings), applies the shim,
@@ -99,7 +100,7 @@ func Dev(ctx context.Context, cfg DevConfig) error {
 	if serve == nil {
 		serve = func(ctx context.Context, _ DevEnv) error { <-ctx.Done(); return nil }
 	}
-	err = serve(ctx, DevEnv{DatabaseURL: url, Cluster: cluster, Started: began})
+	err = serve(ctx, DevEnv{DatabaseURL: url, Cluster: cluster, Started: began, Out: out})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = nil
 	}

@@ -20,6 +20,11 @@ func ServeDev(getenv func(string) string, logger *slog.Logger) func(ctx context.
 		if err != nil {
 			return err
 		}
+		if env.Out != nil {
+			if err := s.PrintRealtimeQuickStart(ctx, env.Out); err != nil {
+				return err
+			}
+		}
 		return s.Run(ctx)
 	}
 }

@@ -33,7 +33,7 @@ func TestPgTAP(t *testing.T) {
 	_, err = db.Pool.Exec(t.Context(), "create extension if not exists pgtap schema extensions")
 	require.NoError(t, err, "pgTAP extension missing: apt-get install postgresql-15-pgtap")
 
-	args := append([]string{"--ext", ".sql", "--failures", "--verbose"}, files...)
+	args := append([]string{"--ext", ".sql", "--failures"}, files...)
 	cmd := exec.CommandContext(t.Context(), pgProve, args...)
 	cmd.Env = append(os.Environ(), libpqEnv(t, db.URL)...)
 	out, err := cmd.CombinedOutput()

@@ -56,10 +56,11 @@ type Buffer struct {
 	mu      sync.Mutex
 	pending []Entry
 	over    map[overflowKey]*overflow
+	writing int // entries taken by the writer and not yet written
 	kick    chan struct{}
 	flushed chan struct{} // closed and replaced after every flush (for Flush waiters)
 	done    chan struct{}
-	stop    context.CancelFunc
+	stop    func()
 	wg      sync.WaitGroup
 }
 
@@ -87,11 +88,11 @@ func Collectors() []prometheus.Collector {
 // NewBuffer starts a buffered writer on q (normally a *pgxpool.Pool). Call Close to flush and stop.
 func NewBuffer(q Querier, cfg BufferConfig) *Buffer {
 	cfg = cfg.WithDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
+	stop := make(chan struct{})
 	b := &Buffer{cfg: cfg, q: q, over: map[overflowKey]*overflow{}, kick: make(chan struct{}, 1),
-		flushed: make(chan struct{}), done: make(chan struct{}), stop: cancel}
+		flushed: make(chan struct{}), done: make(chan struct{}), stop: sync.OnceFunc(func() { close(stop) })}
 	b.wg.Add(1)
-	go b.run(ctx)
+	go b.run(stop)
 	return b
 }
 
@@ -138,7 +139,7 @@ func (b *Buffer) wake() {
 func (b *Buffer) Flush(ctx context.Context) error {
 	for {
 		b.mu.Lock()
-		if len(b.pending) == 0 && len(b.over) == 0 {
+		if len(b.pending) == 0 && len(b.over) == 0 && b.writing == 0 {
 			b.mu.Unlock()
 			return nil
 		}
@@ -162,30 +163,30 @@ func (b *Buffer) Close() {
 	b.wg.Wait()
 }
 
-func (b *Buffer) run(ctx context.Context) {
+func (b *Buffer) run(stop <-chan struct{}) {
 	defer b.wg.Done()
 	defer close(b.done)
 	t := time.NewTicker(b.cfg.FlushInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			// Final flush with a fresh deadline.
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			for b.flushOnce(fctx) {
+		case <-stop:
+			for b.flushOnce() {
 			}
-			cancel()
 			return
 		case <-t.C:
 		case <-b.kick:
 		}
-		for b.flushOnce(ctx) {
+		for b.flushOnce() {
 		}
 	}
 }
 
+// writeTimeout bounds one batched write.
+const writeTimeout = 10 * time.Second
+
 // flushOnce writes one batch; it reports whether more is waiting.
-func (b *Buffer) flushOnce(ctx context.Context) bool {
+func (b *Buffer) flushOnce() bool {
 	b.mu.Lock()
 	n := min(len(b.pending), b.cfg.BatchSize)
 	batch := append([]Entry(nil), b.pending[:n]...)
@@ -206,11 +207,19 @@ func (b *Buffer) flushOnce(ctx context.Context) bool {
 	more := len(b.pending) > 0
 	done := b.flushed
 	b.flushed = make(chan struct{})
+	b.writing = len(batch)
 	b.mu.Unlock()
-	defer close(done)
+	defer func() {
+		b.mu.Lock()
+		b.writing = 0
+		b.mu.Unlock()
+		close(done)
+	}()
 	if len(batch) == 0 {
 		return false
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
 	err := CopyRows(ctx, b.q, batch)
 	if err != nil && ctx.Err() == nil {
 		metricFailed.Inc()

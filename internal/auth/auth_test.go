@@ -170,3 +170,13 @@ func TestJWKS(t *testing.T) {
 	_, err = auth.NewVerifier(auth.Config{JWKS: []byte(`nope`)})
 	require.Error(t, err)
 }
+
+func TestMintAPIKeyReproducesCLIKeys(t *testing.T) {
+	t.Parallel()
+	anon, err := auth.MintAPIKey(auth.DevJWTSecret, auth.RoleAnon)
+	require.NoError(t, err)
+	require.Equal(t, auth.DevAnonKey, anon)
+	svc, err := auth.MintAPIKey(auth.DevJWTSecret, auth.RoleServiceRole)
+	require.NoError(t, err)
+	require.Equal(t, auth.DevServiceRoleKey, svc)
+}

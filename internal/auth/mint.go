@@ -78,3 +78,30 @@ func MintSigned(alg, kid string, key crypto.Signer, claims jwt.Claims) (string, 
 	t.Header["kid"] = kid
 	return t.SignedString(key)
 }
+
+// apiKeyClaims are the claims of Supabase's legacy API keys, in the CLI's field order so that
+// signing them reproduces the well-known local keys byte for byte.
+type apiKeyClaims struct {
+	Iss  string `json:"iss"`
+	Role string `json:"role"`
+	Exp  int64  `json:"exp"`
+}
+
+func (c apiKeyClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(c.Exp, 0)), nil
+}
+func (c apiKeyClaims) GetIssuedAt() (*jwt.NumericDate, error)  { return nil, nil }
+func (c apiKeyClaims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
+func (c apiKeyClaims) GetIssuer() (string, error)              { return c.Iss, nil }
+func (c apiKeyClaims) GetSubject() (string, error)             { return "", nil }
+func (c apiKeyClaims) GetAudience() (jwt.ClaimStrings, error)  { return nil, nil }
+
+// APIKeyExpiry is the exp of the Supabase CLI's local API keys (2032-11-12).
+const APIKeyExpiry = 1983812996
+
+// MintAPIKey signs a legacy API key for role (anon or service_role) with secret, as the
+// Supabase CLI does for a local stack: with DevJWTSecret it returns DevAnonKey and
+// DevServiceRoleKey.
+func MintAPIKey(secret, role string) (string, error) {
+	return MintHS256(secret, apiKeyClaims{Iss: "supabase-demo", Role: role, Exp: APIKeyExpiry})
+}

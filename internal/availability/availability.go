@@ -108,6 +108,7 @@ from public.availability_conflicts where vendor_id = $1 and resolved_at is null 
 			&c.DetectedAt, &c.AWedding, &c.BWedding); err != nil {
 			return nil, err
 		}
+		c.Overlap.Start, c.Overlap.End, c.DetectedAt = c.Overlap.Start.UTC(), c.Overlap.End.UTC(), c.DetectedAt.UTC()
 		out = append(out, c)
 	}
 	return out, rows.Err()

@@ -83,6 +83,9 @@ const (
 	// Permanent failures will fail the same way again (bad payload, credentials,
 	// idempotency-key misuse): stop at once.
 	Permanent
+	// Unavailable means the provider was not called: its circuit breaker is open after
+	// sustained failures (package health). Try the next channel; the recipient is fine.
+	Unavailable
 )
 
 func (c Class) String() string {
@@ -95,6 +98,8 @@ func (c Class) String() string {
 		return "unreachable"
 	case Permanent:
 		return "permanent"
+	case Unavailable:
+		return "unavailable"
 	}
 	return "unknown"
 }

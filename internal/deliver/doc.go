@@ -10,6 +10,9 @@
 //     invalid number, bounced or malformed address): the recipient's state is updated
 //     (device disabled, number opted out or marked invalid, address marked bounced), the
 //     row is 'failed' or 'suppressed', and the next channel of the chain gets a job;
+//   - provider unavailable (its circuit breaker is open, package health): the row is
+//     'failed' (code circuit_open), the recipient's state is untouched, and the next
+//     channel of the chain gets a job;
 //   - rate limited (429): the row is 'deferred' and the job snoozes for Retry-After (a
 //     snooze is not an attempt);
 //   - transient (5xx, timeouts): the row is 'failed' and River retries with exponential

@@ -110,7 +110,7 @@ func NewWorker(pool *pgxpool.Pool, cfg Config) (*Worker, error) {
 var (
 	attempts = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "vendorhub_deliver_attempts_total",
-		Help: "Delivery attempts by channel, provider and outcome (sent, unreachable, rate_limited, transient, permanent, suppressed, deferred).",
+		Help: "Delivery attempts by channel, provider and outcome (sent, unreachable, unavailable, rate_limited, transient, permanent, suppressed, deferred).",
 	}, []string{"channel", "provider", "outcome"})
 	sendSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "vendorhub_deliver_send_seconds",
@@ -293,9 +293,9 @@ from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.U
 		rec.status = "sent"
 		attempts.WithLabelValues(string(a.Channel), provider, "sent").Inc()
 		return w.commit(ctx, job, rec, true)
-	case channel.Unreachable:
-		rec.status, rec.fallback, rec.unreachable = "failed", true, true
-		attempts.WithLabelValues(string(a.Channel), provider, "unreachable").Inc()
+	case channel.Unreachable, channel.Unavailable: // Unavailable: the provider's breaker is open
+		rec.status, rec.fallback, rec.unreachable = "failed", true, class == channel.Unreachable
+		attempts.WithLabelValues(string(a.Channel), provider, class.String()).Inc()
 		return w.commit(ctx, job, rec, true)
 	case channel.RateLimited:
 		rec.status = "deferred"

@@ -104,8 +104,8 @@ func Deferrable(ch channel.Kind) bool { return ch == channel.Push || ch == chann
 // QuietUntil reports whether now falls in r's quiet window and, if so, when the window
 // ends: the next local wall-clock QuietEnd in r's time zone. Wall-clock arithmetic makes it
 // right across DST changes (a window ending at 07:00 ends at 07:00 local on the morning
-// after a change); an end that falls in a DST gap is pushed forward by the gap, as Go's
-// time.Date normalizes it.
+// after a change); an end that falls in a DST gap (02:30 on a spring-forward night) ends
+// the window at the transition, the first instant the local clock reads past it.
 func (r *Recipient) QuietUntil(now time.Time) (time.Time, bool) {
 	if !r.HasQuiet {
 		return time.Time{}, false
@@ -118,7 +118,17 @@ func (r *Recipient) QuietUntil(now time.Time) (time.Time, bool) {
 	tod := local.Hour()*60 + local.Minute()
 	y, m, d := local.Date()
 	endAt := func(day int) time.Time {
-		return time.Date(y, m, day, r.QuietEnd/60, r.QuietEnd%60, 0, 0, loc)
+		t := time.Date(y, m, day, r.QuietEnd/60, r.QuietEnd%60, 0, 0, loc)
+		if wall := t.Hour()*60 + t.Minute(); wall != r.QuietEnd {
+			// The end falls in a DST gap (that wall-clock time does not exist that day):
+			// the window ends when the clock jumps past it, at the zone transition.
+			start, end := t.ZoneBounds()
+			if wall < r.QuietEnd {
+				return end
+			}
+			return start
+		}
+		return t
 	}
 
 	var end time.Time

@@ -33,10 +33,6 @@ func NewDigestWorker(pool *pgxpool.Pool, cfg Config) (*DigestWorker, error) {
 
 // Work implements river.Worker.
 func (w *DigestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) error {
-	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
-	if err != nil {
-		return fmt.Errorf("notify: digest: %w", err)
-	}
 	tx, err := w.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -55,6 +51,10 @@ from vendorhub.notify_threads where user_id = $1 and thread = $2 for update`, jo
 	now := w.cfg.Now()
 	if wait := st.flushAt.Sub(now); wait > 0 {
 		return river.JobSnooze(wait)
+	}
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("notify: digest: %w", err)
 	}
 	var allVendors bool
 	if err := tx.QueryRow(ctx, `

@@ -27,7 +27,7 @@ import (
 //   - POST /token: the OAuth token endpoint (see OAuthTokens; Google does not rotate refresh
 //     tokens unless Tokens.Rotate is set).
 //
-// Push notifications are sent by Push, with Google's X-Goog-* headers and an empty body.
+// Push notifications are sent by Notify, with Google's X-Goog-* headers and an empty body.
 type GoogleCalendar struct {
 	Base
 	// Tokens is the OAuth token endpoint's state.
@@ -155,9 +155,9 @@ func (g *GoogleCalendar) Channels() []GoogleChannel {
 	return out
 }
 
-// Push sends a push notification for channelID with resource state ("sync", "exists" or
+// Notify sends a push notification for channelID with resource state ("sync", "exists" or
 // "not_exists"), as Google does, and returns the receiver's status code.
-func (g *GoogleCalendar) Push(ctx context.Context, channelID, state string) (int, error) {
+func (g *GoogleCalendar) Notify(ctx context.Context, channelID, state string) (int, error) {
 	g.mu.Lock()
 	c, ok := g.channels[channelID]
 	if !ok {
@@ -401,7 +401,7 @@ func (g *GoogleCalendar) watch(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"kind": "api#channel", "id": ch.ID, "resourceId": ch.ResourceID,
 		"resourceUri": g.Endpoint() + "calendars/" + url.PathEscape(calID) + "/events?alt=json",
-		"token": ch.Token, "expiration": strconv.FormatInt(ch.Expiration.UnixMilli(), 10),
+		"token":       ch.Token, "expiration": strconv.FormatInt(ch.Expiration.UnixMilli(), 10),
 	})
 }
 

@@ -66,7 +66,7 @@ type GraphEvent struct {
 
 // GraphSubscription is a subscription the fake holds.
 type GraphSubscription struct {
-	ID, Resource, ChangeType, ClientState   string
+	ID, Resource, ChangeType, ClientState     string
 	NotificationURL, LifecycleNotificationURL string
 	Expiration                                time.Time
 	Reauthorized                              int
@@ -533,4 +533,3 @@ func (g *Graph) Lifecycle(ctx context.Context, subID, lifecycleEvent string) (in
 		"lifecycleEvent": lifecycleEvent,
 	}}})
 }
-

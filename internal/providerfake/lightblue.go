@@ -18,7 +18,8 @@ import (
 //     body answers a status code: "0" stored, "-3" unsupported type, "-4" duplicate (the same
 //     ID/Reference was sent before for that key). A wrong or missing API key answers 401 with
 //     "-1", and scripted faults give 429 (Retry-After) or 5xx.
-//   - GET /calendar/{feed}.ics: the password-protected iCalendar feed of shoots (HTTP Basic),
+//   - GET /calendar/{feed}.ics: the password-protected iCalendar feed of shoots (HTTP Basic;
+//     a feed published with an empty user name is public),
 //     with ETag and Last-Modified; If-None-Match / If-Modified-Since answer 304.
 type LightBlue struct {
 	Base
@@ -165,7 +166,7 @@ func (lb *LightBlue) feed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, p, basic := r.BasicAuth()
-	if !basic || subtle.ConstantTimeCompare([]byte(u), []byte(cp.user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(cp.pass)) != 1 {
+	if cp.user != "" && (!basic || subtle.ConstantTimeCompare([]byte(u), []byte(cp.user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(cp.pass)) != 1) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Light Blue calendar"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return

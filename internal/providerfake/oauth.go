@@ -14,6 +14,9 @@ import (
 // (RFC 6749 §6 refresh_token grant). Refresh tokens are issued by the test, can be revoked, and
 // rotate on use when Rotate is set; access tokens expire after AccessTTL.
 type OAuthTokens struct {
+	// Faults script failures of the token endpoint alone (the API's faults are the fake's own).
+	Faults
+
 	mu        sync.Mutex
 	refresh   map[string]oauthGrant // refresh token → grant
 	access    map[string]time.Time  // access token → expiry
@@ -101,6 +104,10 @@ func (o *OAuthTokens) serveToken(w http.ResponseWriter, r *http.Request, invalid
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+	}
+	if ft, ok := o.Next(); ok {
+		WriteFault(w, r, ft, "application/json", `{"error":"temporarily_unavailable"}`)
+		return
 	}
 	if r.Method != http.MethodPost {
 		writeErr(http.StatusMethodNotAllowed, "invalid_request", "POST required")

@@ -25,6 +25,10 @@ type Message struct {
 	Private bool `json:"private"`
 	// ID, optional, becomes meta.id on the receiving side.
 	ID string `json:"id,omitempty"`
+	// Actor is the user whose action caused the message (the envelope's actor). It is not
+	// sent over REST; the embedded gateway uses it to apply `self: false` to a user's own
+	// actions (see docs/realtime.md).
+	Actor string `json:"-"`
 }
 
 // Payload is what subscribers receive as the broadcast payload: the event envelope and the
@@ -51,8 +55,12 @@ func Messages(events []route.Routed) (msgs []Message, errs []error) {
 			errs = append(errs, err)
 			continue
 		}
+		var actor string
+		if ev.Actor != nil {
+			actor = *ev.Actor
+		}
 		for _, t := range ev.Topics {
-			msgs = append(msgs, Message{Topic: strings.TrimPrefix(t, TopicPrefix), Event: string(ev.Type), Payload: p, Private: true})
+			msgs = append(msgs, Message{Topic: strings.TrimPrefix(t, TopicPrefix), Event: string(ev.Type), Payload: p, Private: true, Actor: actor})
 		}
 	}
 	return msgs, errs

@@ -98,6 +98,18 @@ func TestMessagesShape(t *testing.T) {
 	require.Equal(t, "wedding:def", msgs[1].Topic)
 	require.Equal(t, "message.created", msgs[0].Event)
 	require.True(t, msgs[0].Private)
+	require.Empty(t, msgs[0].Actor)
+	actor := "44444444-4444-4444-8444-444444444444"
+	withActor := routed(9, "conversation:abc")
+	withActor.Actor = &actor
+	am, _ := realtime.Messages([]route.Routed{withActor})
+	require.Equal(t, actor, am[0].Actor)
+	body, err := json.Marshal(am[0])
+	require.NoError(t, err)
+	var keys map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(body, &keys))
+	require.NotContains(t, keys, "actor", "Message.Actor is not sent over REST")
+	require.Contains(t, keys, "payload")
 	var p map[string]any
 	require.NoError(t, json.Unmarshal(msgs[0].Payload, &p))
 	require.Equal(t, "16b3748/7", strings.ToLower(p["key"].(string)))

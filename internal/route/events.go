@@ -11,9 +11,10 @@ import (
 	"github.com/wedsync/vendorhub/internal/event"
 )
 
-// NonTransactionalIndex is the Key.Index of an event carried by a non-transactional
-// message. Such a message's LSN is the end of its WAL record, which can equal the commit
-// LSN of the transaction right after it; this index keeps the two keys apart.
+// NonTransactionalIndex is set in the Key.Index of an event carried by a non-transactional
+// message (the decoder returns each alone, so its index is exactly this). Such a message's
+// LSN is the end of its WAL record, which can equal the commit LSN of the transaction right
+// after it; this bit keeps the two keys apart.
 const NonTransactionalIndex uint32 = 1 << 31
 
 // malformedLog limits the warning lines of malformed envelopes; the metric counts all.
@@ -37,7 +38,7 @@ func (e *EventError) Unwrap() error { return e.Err }
 // Events turns a committed transaction into events, in WAL order. Each 'vendorhub'-prefixed
 // logical message is parsed with event.Parse and keyed Key{tx.CommitLSN, i}, where i is the
 // message's position among the transaction's vendorhub messages (malformed ones included,
-// so a key never shifts); a non-transactional message gets index NonTransactionalIndex.
+// so a key never shifts), with NonTransactionalIndex set for a non-transactional message.
 // Messages with another prefix and row changes are ignored (see the package comment).
 // A malformed envelope is returned in errs (as *EventError), counted in
 // vendorhub_route_unknown_events_total{type="malformed"} and logged with slog.Default (key
@@ -51,7 +52,7 @@ func Events(tx decode.Transaction) (events []event.Event, errs []error) {
 		}
 		key := event.Key{CommitLSN: tx.CommitLSN, Index: index}
 		if !m.Transactional {
-			key.Index = NonTransactionalIndex
+			key.Index |= NonTransactionalIndex
 		}
 		index++
 		env, err := event.Parse(m.Content)

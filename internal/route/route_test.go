@@ -328,6 +328,9 @@ func FuzzEvents(f *testing.F) {
 		if len(events)+len(errs) != 2 {
 			t.Fatalf("%d events + %d errors for 2 messages", len(events), len(errs))
 		}
+		if len(events) == 2 && events[0].Key == events[1].Key {
+			t.Fatalf("two events share key %s", events[0].Key)
+		}
 		for _, ev := range events {
 			if ev.Type == "" || ev.Key.CommitLSN != 0x77 || ev.EndLSN != 0x99 {
 				t.Fatalf("bad event %+v", ev)

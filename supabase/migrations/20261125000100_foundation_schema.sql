@@ -18,16 +18,28 @@ grant usage on schema vendorhub to service_role;
 -- ---------------------------------------------------------------------------------------------
 
 -- IANA time zone names as Postgres knows them (pg_timezone_names), without the posix/ and right/
--- duplicate trees and the non-zone files. Costs one scan of the zone directory (~25 ms), so it
--- runs only where rows are written rarely (vendors, weddings, notification settings).
+-- duplicate trees and the non-zone files. pg_timezone_names reads every zone file (~25–100 ms a
+-- call), so the names known at migration time are kept in a table for a fast path; a name the
+-- server learns later (tzdata upgrade) still passes through the slow path, so the table can only
+-- make checks faster, never different.
+create table vendorhub.timezone_names (name text primary key);
+comment on table vendorhub.timezone_names is 'Cache of pg_timezone_names for vendorhub.is_iana_timezone(): a fast path, never authoritative.';
+insert into vendorhub.timezone_names (name)
+select n.name from pg_catalog.pg_timezone_names n
+where n.name !~ '^(posix|right)/' and n.name not in ('localtime', 'posixrules', 'Factory');
+
+-- SECURITY DEFINER: constraint checks run as the writing role, which cannot read vendorhub.
 create function vendorhub.is_iana_timezone(tz text) returns boolean
-  language sql stable parallel safe set search_path = ''
+  language sql stable parallel safe security definer set search_path = ''
 as $$
   select tz is not null
      and tz !~ '^(posix|right)/'
      and tz not in ('localtime', 'posixrules', 'Factory')
-     and exists (select 1 from pg_catalog.pg_timezone_names n where n.name = tz)
+     and (exists (select 1 from vendorhub.timezone_names c where c.name = tz)
+          or exists (select 1 from pg_catalog.pg_timezone_names n where n.name = tz))
 $$;
+
+alter table vendorhub.timezone_names enable row level security;
 
 -- Push registration tokens (FCM for every platform): 32–4096 characters of [A-Za-z0-9_:.-].
 create function vendorhub.is_push_token(token text) returns boolean
@@ -243,6 +255,7 @@ create table public.tasks (
   notes text check (char_length(notes) <= 5000),
   status text not null default 'todo' check (status in ('todo', 'in_progress', 'blocked', 'done', 'cancelled')),
   due_at timestamptz,
+  critical boolean not null default false, -- a day-of task: its changes notify even in quiet hours
   created_by uuid default auth.uid() references auth.users (id) on delete set null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),

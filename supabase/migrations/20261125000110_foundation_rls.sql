@@ -14,6 +14,10 @@
 -- recurse into the policies of the membership tables. They live in the private schema vendorhub:
 -- callers need EXECUTE (granted below), not USAGE, because stored policies reference them by oid.
 -- auth.uid() is wrapped as (select auth.uid()) where it is compared to a column, so it runs once.
+--
+-- RLS is enabled, not forced: the table owner (the role that runs migrations, "postgres") must
+-- see every row, because the SECURITY DEFINER predicates and event triggers run as it, and on
+-- hosted Supabase that role is not a superuser. No API role owns a table.
 
 -- ---------------------------------------------------------------------------------------------
 -- Predicates

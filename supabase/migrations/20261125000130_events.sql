@@ -65,11 +65,11 @@ create function vendorhub.preview(body text, n integer) returns text
   language sql immutable parallel safe set search_path = ''
 as $$
   select case
-    when body is null then null
-    when char_length(regexp_replace(btrim(body), '\s+', ' ', 'g')) <= n
-      then regexp_replace(btrim(body), '\s+', ' ', 'g')
-    else left(regexp_replace(btrim(body), '\s+', ' ', 'g'), n - 1) || '…'
+    when b is null then null
+    when char_length(b) <= n then b
+    else left(b, n - 1) || '…'
   end
+  from (select btrim(regexp_replace(body, '\s+', ' ', 'g')) as b) as collapsed
 $$;
 
 -- User ids taking part in a conversation, sorted, as a JSON array.
@@ -148,8 +148,9 @@ begin
       old_status := old.status;
     end if;
   else
-    note := vendorhub.preview(new.note, 280);
-    eta := new.eta;
+    -- Read through jsonb: this function also serves wedding_vendors, which has no such columns.
+    note := vendorhub.preview(to_jsonb(new) ->> 'note', 280);
+    eta := (to_jsonb(new) ->> 'eta')::timestamptz;
   end if;
   perform vendorhub.emit('vendor.status_changed', new.wedding_id,
     jsonb_build_object('table', tg_table_name, 'id', new.id, 'vendor_id', new.vendor_id),
@@ -349,7 +350,7 @@ begin
     jsonb_build_object('table', 'tasks', 'id', r.id, 'vendor_id', r.vendor_id),
     jsonb_build_object(
       'op', lower(tg_op), 'task_id', r.id, 'title', r.title, 'status', r.status,
-      'old_status', old_status, 'due_at', r.due_at, 'vendor_id', r.vendor_id));
+      'old_status', old_status, 'due_at', r.due_at, 'vendor_id', r.vendor_id, 'critical', r.critical));
   return null;
 end
 $$;
@@ -357,8 +358,8 @@ create trigger emit_task_updated after insert or delete on public.tasks
   for each row execute function vendorhub.emit_task_updated();
 create trigger emit_task_updated_update after update on public.tasks
   for each row
-  when ((new.title, new.notes, new.status, new.due_at, new.vendor_id)
-        is distinct from (old.title, old.notes, old.status, old.due_at, old.vendor_id))
+  when ((new.title, new.notes, new.status, new.due_at, new.vendor_id, new.critical)
+        is distinct from (old.title, old.notes, old.status, old.due_at, old.vendor_id, old.critical))
   execute function vendorhub.emit_task_updated();
 
 -- Nothing here is callable by the API roles; triggers run as the function owner. Only

@@ -151,7 +151,7 @@ begin
   end if;
   insert into public.devices as dv (user_id, platform, token, enabled, disabled_reason, last_seen_at)
   values (uid, register_device.platform, register_device.token, true, null, now())
-  on conflict (token) do update
+  on conflict on constraint devices_token_key do update
     set user_id = excluded.user_id,
         platform = excluded.platform,
         enabled = true,

@@ -42,6 +42,12 @@ func (ch *channel) readsBroadcast() bool {
 	return !ch.closed && (!ch.key.private || ch.read[extensionBroadcast])
 }
 
+func (ch *channel) subject() string {
+	ch.conn.mu.Lock()
+	defer ch.conn.mu.Unlock()
+	return ch.claims.Subject
+}
+
 func (ch *channel) readsPresence() bool {
 	ch.conn.mu.Lock()
 	defer ch.conn.mu.Unlock()

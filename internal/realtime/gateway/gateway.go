@@ -66,10 +66,16 @@ func (g *Gateway) Handler() http.Handler {
 
 // Send delivers messages to subscribers in-process: the gateway is the sidecar's Transport
 // in `vendorhub dev`. The sidecar is trusted (service role), so no RLS write check runs.
+// A message's Actor does not get it back on channels that joined with self:false.
 func (g *Gateway) Send(_ context.Context, msgs []realtime.Message) error {
 	for _, m := range msgs {
-		g.deliver(m.Topic, m.Private, &userBroadcast{event: m.Event, payload: m.Payload, json: true, meta: metaID(m.ID)}, false, nil, false)
+		r := g.hub.lookup(roomKey{private: m.Private, topic: m.Topic})
 		metricBroadcasts.WithLabelValues("sidecar").Inc()
+		if r == nil {
+			continue
+		}
+		d := &delivery{wireTopic: topicPrefix + m.Topic, user: &userBroadcast{event: m.Event, payload: m.Payload, json: true, meta: metaID(m.ID)}}
+		r.broadcastExcept(d, m.Actor)
 	}
 	return nil
 }

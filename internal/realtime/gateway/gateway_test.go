@@ -90,7 +90,7 @@ insert into public.conversation_participants (conversation_id, user_id) values (
 	require.NoError(t, err)
 	_, err = db.Pool.Exec(ctx, `insert into public.vendor_members (vendor_id, user_id, role) values ($1, $2, 'owner')`, fx.vendor, fx.carol)
 	require.NoError(t, err)
-	_, err = db.Pool.Exec(ctx, `select $1::uuid, $2::uuid --insert into public.wedding_vendors (wedding_id, vendor_id, status) values ($1, $2, 'booked')`, fx.wedding, fx.vendor)
+	_, err = db.Pool.Exec(ctx, `insert into public.wedding_vendors (wedding_id, vendor_id, status) values ($1, $2, 'booked')`, fx.wedding, fx.vendor)
 	require.NoError(t, err)
 	fx.aliceTok, fx.bobTok = userToken(t, fx.alice, time.Hour), userToken(t, fx.bob, time.Hour)
 	fx.carolTok, fx.eveTok = userToken(t, fx.carol, time.Hour), userToken(t, fx.eve, time.Hour)
@@ -611,4 +611,21 @@ func TestCloseDisconnects(t *testing.T) {
 	var ce websocket.CloseError
 	require.True(t, errors.As(c.Err(), &ce))
 	require.Equal(t, websocket.StatusGoingAway, ce.Code)
+}
+
+func TestSidecarBroadcastSkipsActorWithoutSelf(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := tctx(t)
+	topic := "conversation:" + b.fx.conversation
+	alice := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{})             // self:false
+	aliceSelf := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{Self: true}) // another tab, self:true
+	bob := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.bobTok, rtclient.JoinConfig{})
+	require.NoError(t, b.gw.Send(ctx, []realtime.Message{{Topic: topic, Event: "message.created", Payload: json.RawMessage(`{"by":"alice"}`), Private: true, Actor: b.fx.alice}}))
+	for _, ch := range []*rtclient.Channel{bob, aliceSelf} {
+		m := nextBroadcast(t, ch)
+		require.JSONEq(t, `{"by":"alice"}`, string(m.UserPayload))
+	}
+	b.marker(t, topic, "after-own-message")
+	requireMarker(t, alice, "after-own-message")
 }

@@ -139,6 +139,26 @@ func (r *room) broadcast(d *delivery, from *channel, includeSelf bool) int {
 	return n
 }
 
+// broadcastExcept sends d to every member that may read broadcasts, except the channels of
+// user actor that joined with self:false.
+func (r *room) broadcastExcept(d *delivery, actor string) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := 0
+	for ch := range r.members {
+		if actor != "" && !ch.self && ch.subject() == actor {
+			continue
+		}
+		if !ch.readsBroadcast() {
+			continue
+		}
+		if f, ok := d.frameFor(ch.conn.v2); ok && ch.conn.push(f) {
+			n++
+		}
+	}
+	return n
+}
+
 // state renders presence_state: {key: {metas: [...]}}.
 func (r *room) state() json.RawMessage {
 	r.mu.RLock()

@@ -1,0 +1,174 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/wedsync/vendorhub/internal/event"
+	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/oauth"
+	"github.com/wedsync/vendorhub/internal/route"
+)
+
+// inboxSources are the webhook_inbox sources whose rows the connectors process.
+var inboxSources = []string{"honeybook", "dubsado", "google_calendar", "outlook"}
+
+// Sink is the hand-off sink of the connectors: in the hand-off transaction it inserts an
+// InboxArgs job per webhook.received of a connector source, and a PushArgs job per new inquiry
+// (vendor.status_changed to "inquiry" on a new wedding connection) for each active Light Blue
+// connection of the vendor. Jobs are unique on the event key: a replay inserts nothing.
+type Sink struct {
+	// Client returns the River client (created after the sink).
+	Client func() *river.Client[pgx.Tx]
+}
+
+// Name implements handoff.Sink.
+func (*Sink) Name() string { return "connectors" }
+
+// HandOff implements handoff.Sink. It makes no provider call.
+func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error {
+	var params []river.InsertManyParams
+	pushVendors := map[string][]int{} // vendor → indexes of inquiry events
+	for i := range events {
+		ev := &events[i]
+		switch {
+		case slices.Contains(ev.Integrations, route.IntegrationInboxProcess):
+			var d struct {
+				InboxID      string  `json:"inbox_id"`
+				Source       string  `json:"source"`
+				ConnectionID *string `json:"connection_id"`
+			}
+			if json.Unmarshal(ev.Data, &d) != nil || d.InboxID == "" || d.ConnectionID == nil || !slices.Contains(inboxSources, d.Source) {
+				continue
+			}
+			params = append(params, river.InsertManyParams{Args: InboxArgs{EventKey: ev.Key.String(), InboxID: d.InboxID,
+				Source: d.Source, ConnectionID: *d.ConnectionID}})
+		case slices.Contains(ev.Integrations, route.IntegrationCRMPush) && ev.Type == event.VendorStatusChanged:
+			var d struct {
+				Scope     string  `json:"scope"`
+				NewStatus string  `json:"new_status"`
+				OldStatus *string `json:"old_status"`
+				VendorID  string  `json:"vendor_id"`
+			}
+			if json.Unmarshal(ev.Data, &d) != nil || d.Scope != "connection" || d.NewStatus != "inquiry" || d.OldStatus != nil || d.VendorID == "" {
+				continue
+			}
+			pushVendors[d.VendorID] = append(pushVendors[d.VendorID], i)
+		}
+	}
+	if len(pushVendors) > 0 {
+		vendors := make([]string, 0, len(pushVendors))
+		for v := range pushVendors {
+			vendors = append(vendors, v)
+		}
+		rows, err := tx.Query(ctx, `select id::text, vendor_id::text from public.integration_connections
+where vendor_id = any($1::uuid[]) and kind = 'lightblue' and status = 'active'`, vendors)
+		if err != nil {
+			return err
+		}
+		type lb struct{ id, vendor string }
+		conns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lb, error) {
+			var c lb
+			return c, r.Scan(&c.id, &c.vendor)
+		})
+		if err != nil {
+			return err
+		}
+		for _, c := range conns {
+			for _, i := range pushVendors[c.vendor] {
+				params = append(params, river.InsertManyParams{Args: PushArgs{EventKey: events[i].Key.String(),
+					ConnectionID: c.id, WeddingVendorID: events[i].Subject.ID}})
+			}
+		}
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	var client *river.Client[pgx.Tx]
+	if s.Client != nil {
+		client = s.Client()
+	}
+	if client == nil {
+		return errors.New("connector: sink has no River client")
+	}
+	_, err := client.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// Due returns the jobs the scheduler should insert now: syncs of calendars not synced within
+// their interval, renewals of channels and subscriptions missing or expiring within
+// RenewBefore, and refreshes of OAuth tokens expiring within the margin or idle for a day.
+func (c *Connectors) Due(ctx context.Context, q integration.Querier) ([]river.InsertManyParams, error) {
+	var params []river.InsertManyParams
+	rows, err := q.Query(ctx, `select c.id::text, c.kind from public.integration_connections c
+where c.status = 'active' and (
+  (c.kind in ('google_calendar', 'outlook') and (c.last_sync_at is null or c.last_sync_at < now() - $1::interval))
+  or (c.kind in ('ical', 'lightblue') and c.config ? 'feed_url' and (c.last_sync_at is null or c.last_sync_at < now() - $2::interval)))
+order by c.last_sync_at nulls first limit $3`, c.cfg.SyncInterval, c.cfg.FeedInterval, ScheduleBatchDefault)
+	if err != nil {
+		return nil, err
+	}
+	type due struct {
+		id   string
+		kind integration.Kind
+	}
+	scan := func(r pgx.CollectableRow) (due, error) {
+		var d due
+		return d, r.Scan(&d.id, &d.kind)
+	}
+	syncs, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range syncs {
+		params = append(params, river.InsertManyParams{Args: SyncArgs{ConnectionID: d.id, ConnKind: d.kind}})
+	}
+	if c.cfg.PublicURL != "" {
+		kinds := []string{}
+		if c.cfg.Google != nil {
+			kinds = append(kinds, string(integration.GoogleCalendar))
+		}
+		if c.cfg.Outlook != nil {
+			kinds = append(kinds, string(integration.Outlook))
+		}
+		rows, err := q.Query(ctx, `select c.id::text, c.kind from public.integration_connections c
+left join vendorhub.calendar_sync s on s.connection_id = c.id
+where c.status = 'active' and c.kind = any($1)
+  and exists (select 1 from vendorhub.integration_credentials k where k.connection_id = c.id)
+  and (s.channel_id is null or s.channel_expires_at is null or s.channel_expires_at < now() + $2::interval)
+limit $3`, kinds, c.cfg.RenewBefore, ScheduleBatchDefault)
+		if err != nil {
+			return nil, err
+		}
+		renewals, err := pgx.CollectRows(rows, scan)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range renewals {
+			params = append(params, river.InsertManyParams{Args: RenewArgs{ConnectionID: d.id, ConnKind: d.kind}})
+		}
+	}
+	if c.cfg.Tokens != nil {
+		margin := c.cfg.Tokens.Margin
+		if margin <= 0 {
+			margin = oauth.MarginDefault
+		}
+		ids, err := oauth.Due(ctx, q, margin, oauth.IdleRefreshDefault)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			var kind integration.Kind
+			if err := q.QueryRow(ctx, `select kind from public.integration_connections where id = $1`, id).Scan(&kind); err != nil {
+				return nil, err
+			}
+			params = append(params, river.InsertManyParams{Args: RefreshArgs{ConnectionID: id, ConnKind: kind}})
+		}
+	}
+	return params, nil
+}

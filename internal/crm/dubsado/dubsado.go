@@ -1,0 +1,107 @@
+// Package dubsado maps Dubsado's Zapier triggers (instant: New Project as Lead, New Project as
+// Job, Project Status Updated, Contract Signed, New Payment Received) onto crm.Records. The
+// vendor's Zap ends with "Webhooks by Zapier" POST to /webhooks/dubsado/<connection> with the
+// X-Vendorhub-Secret header and this JSON body, each value mapped from the trigger's output field
+// of the same name:
+//
+//	trigger              "New Project as Lead" | "New Project as Job" | "Project Status Updated" |
+//	                     "Contract Signed" | "New Payment Received"
+//	project_id           Project ID (required)
+//	project_name         Project Name
+//	project_status       Project Status
+//	start_date           Project Start Date (date, or date and time)
+//	end_date             Project End Date
+//	client_first_name    Client: First Name
+//	client_last_name     Client: Last Name
+//	client_email         Client: Email
+//	contract_id          Contract ID (Contract Signed)
+//	contract_signed_date Date Signed (Contract Signed)
+//	payment_id           Payment ID (New Payment Received)
+//	payment_amount       Amount (New Payment Received)
+//	payment_date         Payment Date (New Payment Received)
+//	currency             Currency (optional, ISO 4217)
+//
+// The other direction — a new inquiry in the hub becoming a lead in Dubsado — uses Dubsado's
+// "Create Project" Zapier action, fed by the hub's signed outbound webhooks (vendor.status_changed
+// events with new_status "inquiry") through a Zapier catch hook.
+package dubsado
+
+import (
+	"strings"
+	"time"
+
+	"github.com/wedsync/vendorhub/internal/crm"
+)
+
+// Name is the CRM's name in errors.
+const Name = "dubsado"
+
+// Mapper is Dubsado's crm.Mapper.
+type Mapper struct{}
+
+var triggers = map[string]crm.Trigger{
+	"new project as lead": crm.NewInquiry, "new_project_as_lead": crm.NewInquiry,
+	"new project as job": crm.ProjectBooked, "new_project_as_job": crm.ProjectBooked,
+	"project status updated": crm.StatusChanged, "project_status_updated": crm.StatusChanged,
+	"contract signed": crm.ContractSigned, "contract_signed": crm.ContractSigned,
+	"new payment received": crm.PaymentReceived, "new_payment_received": crm.PaymentReceived,
+}
+
+// Map implements crm.Mapper.
+func (Mapper) Map(payload []byte, loc *time.Location) (crm.Record, error) {
+	f, err := crm.ParseFields(Name, payload)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	name := f["trigger"]
+	tr, ok := triggers[strings.ToLower(name)]
+	if !ok {
+		return crm.Record{}, &crm.MappingError{CRM: Name, Trigger: name, Reason: "unknown trigger"}
+	}
+	fail := func(reason string) (crm.Record, error) {
+		return crm.Record{}, &crm.MappingError{CRM: Name, Trigger: name, Reason: reason}
+	}
+	r := crm.Record{Trigger: tr, ProjectID: f["project_id"], ProjectName: f["project_name"],
+		ClientEmail: strings.ToLower(f["client_email"]),
+		ClientName:  strings.TrimSpace(f["client_first_name"] + " " + f["client_last_name"]), Stage: f["project_status"]}
+	if r.ProjectID == "" {
+		return fail("project_id is required")
+	}
+	if d := f["start_date"]; d != "" {
+		if r.Start, r.End, r.AllDay, err = crm.Span(d, f["end_date"], loc); err != nil {
+			return fail("start_date/end_date: " + err.Error())
+		}
+	}
+	switch tr {
+	case crm.NewInquiry:
+		r.WeddingStatus, r.BookingStatus, r.Upgrade = "inquiry", "inquiry", true
+	case crm.ProjectBooked:
+		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
+	case crm.ContractSigned:
+		t, _, err := crm.ParseTime(f["contract_signed_date"], loc)
+		if err != nil {
+			return fail("contract_signed_date is missing or not a date")
+		}
+		r.ContractSignedAt = t
+		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
+	case crm.PaymentReceived:
+		r.PaymentID = f["payment_id"]
+		if r.PaymentID == "" {
+			return fail("payment_id is required")
+		}
+		if r.Amount, err = crm.Amount(f["payment_amount"]); err != nil || r.Amount == "" {
+			return fail("payment_amount is missing or not an amount")
+		}
+		r.Currency = strings.ToUpper(f["currency"])
+		if t, _, err := crm.ParseTime(f["payment_date"], loc); err == nil {
+			r.PaidAt = t
+		}
+		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
+	case crm.StatusChanged:
+		if r.Stage == "" {
+			return fail("project_status is required")
+		}
+		r.WeddingStatus, r.BookingStatus, _ = crm.StageStatus(r.Stage)
+	}
+	return r, nil
+}

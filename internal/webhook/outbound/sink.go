@@ -1,0 +1,159 @@
+package outbound
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/wedsync/vendorhub/internal/event"
+	"github.com/wedsync/vendorhub/internal/route"
+)
+
+// Inserter inserts River jobs in a transaction: a *river.Client[pgx.Tx].
+type Inserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// DeliveryArgs are a delivery job's arguments.
+type DeliveryArgs struct {
+	// DeliveryID is the public.webhook_deliveries row to send.
+	DeliveryID string `json:"delivery_id"`
+	// Replay marks a job queued by a replay: it sends even a delivery that succeeded before.
+	Replay bool `json:"replay,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliveryArgs) Kind() string { return Kind }
+
+// Sink turns events routed to "webhook.outbound" into deliveries and delivery jobs.
+type Sink struct {
+	jobs Inserter
+	cfg  Config
+}
+
+// NewSink returns a Sink inserting jobs with jobs (the sidecar's River client).
+func NewSink(jobs Inserter, cfg Config) *Sink { return &Sink{jobs: jobs, cfg: cfg.WithDefaults()} }
+
+// Name implements handoff.Sink.
+func (s *Sink) Name() string { return "webhook.outbound" }
+
+// MessageID is the webhook-id of an event: stable across attempts, replays and endpoints.
+func MessageID(k event.Key) string { return "msg_" + strings.ReplaceAll(k.String(), "/", "_") }
+
+// Payload is the Standard Webhooks body vendorhub sends: {type, timestamp, data}.
+type Payload struct {
+	Type      event.Type `json:"type"`
+	Timestamp time.Time  `json:"timestamp"`
+	Data      Data       `json:"data"`
+}
+
+// Data is the thin event a vendor receives: ids to fetch details with, and the event's data.
+type Data struct {
+	EventID        string          `json:"event_id"`
+	WeddingID      *string         `json:"wedding_id,omitempty"`
+	Table          string          `json:"table"`
+	ID             string          `json:"id"`
+	ConversationID *string         `json:"conversation_id,omitempty"`
+	VendorID       *string         `json:"vendor_id,omitempty"`
+	Details        json.RawMessage `json:"details,omitempty"`
+}
+
+// Body renders ev as the delivery body.
+func Body(ev event.Event) ([]byte, error) {
+	p := Payload{Type: ev.Type, Timestamp: ev.OccurredAt.UTC(), Data: Data{
+		EventID: ev.ID, WeddingID: ev.WeddingID, Table: ev.Subject.Table, ID: ev.Subject.ID,
+		ConversationID: ev.Subject.ConversationID, VendorID: ev.Subject.VendorID, Details: ev.Data}}
+	if len(p.Data.Details) == 0 || string(p.Data.Details) == "null" {
+		p.Data.Details = nil
+	}
+	return json.Marshal(p)
+}
+
+// A delivery is created for each enabled endpoint subscribed to the event's type, of every
+// vendor the event concerns: the subject's vendor, or (messages) the vendors whose members take
+// part in the conversation.
+const enqueueSQL = `
+with ev as (
+  select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[], $8::text[])
+    as e(key, id, type, occurred_at, vendor_id, participants, message_id, body)
+),
+targets as (
+  select e.key, e.id, e.type, e.occurred_at, e.message_id, e.body, e.vendor_id as target
+  from ev e where e.vendor_id is not null
+  union
+  select e.key, e.id, e.type, e.occurred_at, e.message_id, e.body, m.vendor_id
+  from ev e
+  join public.vendor_members m on e.vendor_id is null
+   and m.user_id::text = any (string_to_array(nullif(e.participants, ''), ','))
+)
+insert into public.webhook_deliveries (endpoint_id, vendor_id, event_key, event_id, event_type, occurred_at, message_id, body)
+select ep.id, ep.vendor_id, t.key, t.id, t.type, t.occurred_at, t.message_id, t.body
+from targets t
+join public.webhook_endpoints ep on ep.vendor_id = t.target and ep.enabled
+ and (cardinality(ep.event_types) = 0 or t.type = any (ep.event_types))
+order by t.key, ep.id
+on conflict (endpoint_id, event_key) do nothing
+returning id`
+
+// HandOff implements handoff.Sink: one delivery row and one job per (event, endpoint), inside
+// the hand-off transaction; a replay of the same events adds nothing (ON CONFLICT on the key).
+func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error {
+	var keys, ids, types, parts, msgIDs, bodies []string
+	var occurred []time.Time
+	var vendors []*string
+	for _, ev := range events {
+		if !routesOutbound(ev) {
+			continue
+		}
+		body, err := Body(ev.Event)
+		if err != nil {
+			return fmt.Errorf("outbound: body of %s: %w", ev.Key, err)
+		}
+		keys = append(keys, ev.Key.String())
+		ids = append(ids, ev.ID)
+		types = append(types, string(ev.Type))
+		occurred = append(occurred, ev.OccurredAt)
+		vendors = append(vendors, ev.Subject.VendorID)
+		parts = append(parts, strings.Join(ev.Subject.Participants, ","))
+		msgIDs = append(msgIDs, MessageID(ev.Key))
+		bodies = append(bodies, string(body))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, enqueueSQL, keys, ids, types, occurred, vendors, parts, msgIDs, bodies)
+	if err != nil {
+		return fmt.Errorf("outbound: create deliveries: %w", err)
+	}
+	created, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("outbound: create deliveries: %w", err)
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(created))
+	for i, id := range created {
+		params[i] = river.InsertManyParams{Args: DeliveryArgs{DeliveryID: id},
+			InsertOpts: &river.InsertOpts{Queue: s.cfg.Queue, MaxAttempts: s.cfg.MaxAttempts()}}
+	}
+	if _, err := s.jobs.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("outbound: insert delivery jobs: %w", err)
+	}
+	return nil
+}
+
+func routesOutbound(ev route.Routed) bool {
+	for _, in := range ev.Integrations {
+		if in == route.IntegrationWebhookOutbound {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,267 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/wedsync/vendorhub/internal/audit"
+	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/realtime"
+	"github.com/wedsync/vendorhub/internal/realtime/gateway"
+)
+
+func init() { RegisterStage("realtime", wireRealtime) }
+
+// Values of RealtimeConfig.Target.
+const (
+	RealtimeTargetAuto     = "auto"
+	RealtimeTargetGateway  = "gateway"
+	RealtimeTargetSupabase = "supabase"
+	RealtimeTargetOff      = "off"
+)
+
+// DevTokenTTL is the lifetime of the user JWTs `vendorhub dev` prints.
+const DevTokenTTL = 24 * time.Hour
+
+// RealtimeConfig configures the realtime stage: the publisher of routed events to Realtime
+// broadcast channels and the embedded Realtime-compatible gateway.
+type RealtimeConfig struct {
+	// Gateway serves the embedded gateway (/realtime/v1/websocket, /realtime/v1/api/broadcast)
+	// on the HTTP server: "on", "off", or "" for on with `dev` and off with `run`.
+	// VENDORHUB_GATEWAY. Defaults to "".
+	Gateway string
+	// Target is where the sidecar publishes its broadcasts: "gateway" (in-process), "supabase"
+	// (REST batch broadcast to SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY), "off", or "auto":
+	// the gateway when it is on, else Supabase when SUPABASE_URL is set, else off.
+	// VENDORHUB_REALTIME_TARGET. Defaults to "auto".
+	Target string
+	// MaxConnsPerIP caps the gateway's concurrent sockets per client address.
+	// VENDORHUB_GATEWAY_MAX_CONNS_PER_IP. Defaults to 500.
+	MaxConnsPerIP int
+	// MaxChannelsPerConn caps the channels joined per socket.
+	// VENDORHUB_GATEWAY_MAX_CHANNELS. Defaults to 100.
+	MaxChannelsPerConn int
+	// SendQueue bounds the frames waiting for one slow socket before it is disconnected.
+	// VENDORHUB_GATEWAY_SEND_QUEUE. Defaults to 1024.
+	SendQueue int
+	// MaxPayloadBytes is the largest broadcast payload, for the publisher (a larger one is
+	// replaced by a refetch message) and the gateway (a larger one is refused). Supabase
+	// allows 256 KB on Free, 3,000 KB on Pro. VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES.
+	// Defaults to 262144.
+	MaxPayloadBytes int
+	// QueueSize bounds the broadcasts waiting to be published; beyond it they are dropped and
+	// counted. VENDORHUB_REALTIME_QUEUE_SIZE. Defaults to 10000.
+	QueueSize int
+	// JWKS is the project's JSON Web Key Set (its public signing keys), for projects on
+	// asymmetric JWT signing keys; the gateway then accepts tokens signed by them.
+	// SUPABASE_JWKS. Defaults to "".
+	JWKS string
+}
+
+func (c *RealtimeConfig) fromEnv(e *env) {
+	e.str(&c.Gateway, "VENDORHUB_GATEWAY")
+	e.str(&c.Target, "VENDORHUB_REALTIME_TARGET")
+	e.int(&c.MaxConnsPerIP, "VENDORHUB_GATEWAY_MAX_CONNS_PER_IP")
+	e.int(&c.MaxChannelsPerConn, "VENDORHUB_GATEWAY_MAX_CHANNELS")
+	e.int(&c.SendQueue, "VENDORHUB_GATEWAY_SEND_QUEUE")
+	e.int(&c.MaxPayloadBytes, "VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES")
+	e.int(&c.QueueSize, "VENDORHUB_REALTIME_QUEUE_SIZE")
+	e.str(&c.JWKS, "SUPABASE_JWKS")
+}
+
+// gatewayOn resolves Gateway for a dev or run sidecar.
+func (c RealtimeConfig) gatewayOn(dev bool) (bool, error) {
+	switch strings.ToLower(c.Gateway) {
+	case "":
+		return dev, nil
+	case "on", "true", "1":
+		return true, nil
+	case "off", "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("VENDORHUB_GATEWAY=%q: want on or off", c.Gateway)
+}
+
+// target resolves Target.
+func (c RealtimeConfig) target(gatewayOn bool, supabaseURL string) (string, error) {
+	switch t := strings.ToLower(c.Target); t {
+	case "", RealtimeTargetAuto:
+		switch {
+		case gatewayOn:
+			return RealtimeTargetGateway, nil
+		case supabaseURL != "":
+			return RealtimeTargetSupabase, nil
+		}
+		return RealtimeTargetOff, nil
+	case RealtimeTargetGateway:
+		if !gatewayOn {
+			return "", errors.New("VENDORHUB_REALTIME_TARGET=gateway needs VENDORHUB_GATEWAY=on")
+		}
+		return t, nil
+	case RealtimeTargetSupabase, RealtimeTargetOff:
+		return t, nil
+	}
+	return "", fmt.Errorf("VENDORHUB_REALTIME_TARGET=%q: want auto, gateway, supabase or off", c.Target)
+}
+
+// Verifier builds the JWT verifier of cfg: SUPABASE_JWT_SECRET and SUPABASE_JWKS; with `dev`,
+// the Supabase CLI's local secret and opaque keys when no secret is set.
+func (cfg Config) Verifier() (*auth.Verifier, error) {
+	ac := auth.Config{JWTSecret: cfg.JWTSecret, JWKS: []byte(cfg.Realtime.JWKS)}
+	if cfg.Dev {
+		if ac.JWTSecret == "" {
+			ac.JWTSecret = auth.DevJWTSecret
+		}
+		if ac.JWTSecret == auth.DevJWTSecret {
+			ac.OpaqueKeys = auth.DevOpaqueKeys()
+		}
+	}
+	if ac.JWTSecret == "" && len(ac.JWKS) == 0 {
+		return nil, errors.New("SUPABASE_JWT_SECRET or SUPABASE_JWKS is required to verify Supabase JWTs")
+	}
+	v, err := auth.NewVerifier(ac)
+	if err != nil {
+		return nil, fmt.Errorf("SUPABASE_JWT_SECRET/SUPABASE_JWKS: %w", err)
+	}
+	return v, nil
+}
+
+func wireRealtime(_ context.Context, s *Sidecar) error {
+	rc := s.Config.Realtime
+	gwOn, err := rc.gatewayOn(s.Config.Dev)
+	if err != nil {
+		return err
+	}
+	target, err := rc.target(gwOn, s.Config.SupabaseURL)
+	if err != nil {
+		return err
+	}
+	var gw *gateway.Gateway
+	if gwOn {
+		v, err := s.Config.Verifier()
+		if err != nil {
+			return fmt.Errorf("realtime gateway: %w", err)
+		}
+		auditLog := audit.NewBuffer(s.Pool, audit.BufferConfig{Logger: s.Logger})
+		gw, err = gateway.New(gateway.Config{
+			Verifier:           v,
+			Authorizer:         &gateway.PGAuthorizer{Pool: s.Pool},
+			Audit:              auditLog,
+			MaxConnsPerIP:      rc.MaxConnsPerIP,
+			MaxChannelsPerConn: rc.MaxChannelsPerConn,
+			SendQueue:          rc.SendQueue,
+			MaxPayloadBytes:    rc.MaxPayloadBytes,
+			MaxFrameBytes:      max(gateway.MaxFrameBytesDefault, rc.MaxPayloadBytes+64<<10),
+			Logger:             s.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("realtime gateway: %w", err)
+		}
+		gw.Register(s.Mux)
+		// Sockets are hijacked: the HTTP server's shutdown does not end them, this does.
+		s.Go("realtime-gateway", func(ctx context.Context) error {
+			<-ctx.Done()
+			gw.Close()
+			return nil
+		})
+		s.OnClose(auditLog.Close)
+	}
+
+	var transport realtime.Transport
+	switch target {
+	case RealtimeTargetOff:
+		s.Logger.Info("realtime: not publishing (set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, or VENDORHUB_GATEWAY=on)")
+		return nil
+	case RealtimeTargetGateway:
+		transport = gw
+	case RealtimeTargetSupabase:
+		if s.Config.SupabaseURL == "" || s.Config.ServiceRoleKey == "" {
+			return errors.New("realtime: publishing to Supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+		}
+		transport = &realtime.RESTTransport{URL: s.Config.SupabaseURL, APIKey: s.Config.ServiceRoleKey}
+	}
+	pub, err := realtime.New(realtime.Config{Transport: transport, QueueSize: rc.QueueSize,
+		MaxPayloadBytes: rc.MaxPayloadBytes, Logger: s.Logger})
+	if err != nil {
+		return err
+	}
+	s.Broadcasters = append(s.Broadcasters, pub)
+	s.Go("realtime-publisher", pub.Run)
+	s.Logger.Info("realtime: publishing", "target", target, "gateway", gwOn)
+	return nil
+}
+
+// devUsers finds, in the seeded dev database, a conversation with a vendor member and a
+// couple member taking part, for the printed quick start.
+const devUsersSQL = `
+with conv as (
+  select c.id, c.wedding_id from public.conversations c
+  where c.parent_id is null
+    and exists (select 1 from public.conversation_participants p join public.vendor_members m on m.user_id = p.user_id where p.conversation_id = c.id)
+    and exists (select 1 from public.conversation_participants p join public.wedding_couples w on w.user_id = p.user_id and w.wedding_id = c.wedding_id where p.conversation_id = c.id)
+  order by c.created_at, c.id limit 1),
+vendor_user as (
+  select u.id, u.email, m.vendor_id from conv
+  join public.conversation_participants p on p.conversation_id = conv.id
+  join public.vendor_members m on m.user_id = p.user_id
+  join auth.users u on u.id = p.user_id
+  order by u.email limit 1),
+couple_user as (
+  select u.id, u.email from conv
+  join public.conversation_participants p on p.conversation_id = conv.id
+  join public.wedding_couples w on w.user_id = p.user_id and w.wedding_id = conv.wedding_id
+  join auth.users u on u.id = p.user_id
+  order by u.email limit 1)
+select conv.id::text, conv.wedding_id::text, vendor_user.vendor_id::text, vendor_user.id::text,
+       coalesce(vendor_user.email, ''), couple_user.id::text, coalesce(couple_user.email, '')
+from conv, vendor_user, couple_user`
+
+// PrintRealtimeQuickStart writes, for `vendorhub dev`, a createClient(...) snippet for the
+// embedded gateway and freshly minted JWTs (valid DevTokenTTL) of a seeded vendor member and
+// couple member. It writes nothing when the gateway is off.
+func (s *Sidecar) PrintRealtimeQuickStart(ctx context.Context, out io.Writer) error {
+	if on, err := s.Config.Realtime.gatewayOn(s.Config.Dev); err != nil || !on {
+		return err
+	}
+	secret := s.Config.JWTSecret
+	if secret == "" {
+		secret = auth.DevJWTSecret
+	}
+	url := "http://" + s.Config.HTTPAddr
+	anon, err := auth.MintAPIKey(secret, auth.RoleAnon)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nRealtime (Supabase-compatible gateway) at %s/realtime/v1\n", url)
+	fmt.Fprintf(out, "  SUPABASE_URL=%s\n  SUPABASE_ANON_KEY=%s\n", url, anon)
+	var conv, wedding, vendor, vendorUser, vendorEmail, coupleUser, coupleEmail string
+	err = s.Pool.QueryRow(ctx, devUsersSQL).Scan(&conv, &wedding, &vendor, &vendorUser, &vendorEmail, &coupleUser, &coupleEmail)
+	if err != nil {
+		fmt.Fprintf(out, "  (no seeded conversation found: %v)\n", err)
+		return nil
+	}
+	mint := func(id, email string) string {
+		tok, err := auth.MintUser(secret, auth.UserToken{UserID: id, Email: email, TTL: DevTokenTTL})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return tok
+	}
+	fmt.Fprintf(out, "  vendor member %s (user %s, vendor %s), JWT valid %s:\n    %s\n", vendorEmail, vendorUser, vendor, DevTokenTTL, mint(vendorUser, vendorEmail))
+	fmt.Fprintf(out, "  couple member %s (user %s, wedding %s), JWT valid %s:\n    %s\n", coupleEmail, coupleUser, wedding, DevTokenTTL, mint(coupleUser, coupleEmail))
+	fmt.Fprintf(out, `  paste into Node (npm i @supabase/supabase-js ws) or a browser console:
+    import { createClient } from '@supabase/supabase-js'
+    const supabase = createClient('%s', '%s',
+      { accessToken: async () => '<a JWT above>' })   // Node 20: add realtime: { transport: (await import('ws')).default }
+    await supabase.realtime.setAuth()                  // private channels: join with the user's JWT
+    supabase.channel('conversation:%s', { config: { private: true } })
+      .on('broadcast', { event: 'message.created' }, ({ payload }) => console.log(payload))
+      .subscribe((status, err) => console.log(status, err?.message ?? ''))
+  event names and payloads: docs/realtime.md, types/vendorhub-realtime.d.ts
+`, url, anon, conv)
+	return nil
+}

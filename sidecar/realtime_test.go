@@ -1,0 +1,64 @@
+package sidecar_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pglogrepl"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/providerfake"
+	"github.com/wedsync/vendorhub/internal/replication"
+	"github.com/wedsync/vendorhub/sidecar"
+)
+
+// A Realtime outage never delays the acknowledged LSN: with the REST broadcast API hanging,
+// the replication position still reaches the end of the WAL after a burst of messages.
+func TestRealtimeOutageNeverDelaysTheAcknowledgedLSN(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db := pgtest.NewDBOn(t, pgtest.NewCluster(t), true)
+	fake := providerfake.NewRealtime(providerfake.RealtimeConfig{APIKey: "service-key"})
+	t.Cleanup(fake.Close)
+	fake.Always(providerfake.Fault{Status: 503, Delay: time.Hour})
+
+	s, err := sidecar.New(ctx, sidecar.Config{
+		DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", SupabaseURL: fake.URL(), ServiceRoleKey: "service-key",
+		Stages: []string{"realtime"}, Slot: fmt.Sprintf("rt_outage_%d", time.Now().UnixNano()),
+		StatusInterval: time.Second, Realtime: sidecar.RealtimeConfig{QueueSize: 50},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-ran })
+	require.Eventually(t, func() bool { return s.Stream().Role() == replication.RoleLeader }, time.Minute, 10*time.Millisecond)
+
+	// 300 messages, each its own transaction, posted by a participant of a seeded conversation.
+	const conv, ava = "40000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000001"
+	for i := range 300 {
+		tx, err := db.Pool.Begin(ctx)
+		require.NoError(t, err)
+		require.NoError(t, pgtest.AsUser(ctx, tx, ava))
+		_, err = tx.Exec(ctx, `select public.send_message($1::uuid, $2)`, conv, fmt.Sprintf("message %d", i))
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit(ctx))
+	}
+	var end string
+	require.NoError(t, db.Pool.QueryRow(ctx, `select pg_current_wal_lsn()::text`).Scan(&end))
+	endLSN, err := pglogrepl.ParseLSN(end)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { return s.Stream().Frontier() >= uint64(endLSN) }, time.Minute, 10*time.Millisecond,
+		"the acknowledged LSN reaches the end of the WAL while Realtime hangs")
+	_, err = fake.WaitFor(ctx, 1)
+	require.NoError(t, err, "the publisher did try to broadcast")
+	require.Equal(t, 1, fake.Len(), "its one request is still hanging")
+	require.Empty(t, fake.Messages())
+}
