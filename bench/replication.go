@@ -36,7 +36,7 @@ func init() { register("replication", benchReplication) }
 const (
 	replBacklogEvents = 200_000
 	replEventsPerTx   = 100
-	replRounds        = 3
+	replRounds        = 5
 	replLatencyRate   = 1000 // events per second for the hand-off latency run
 	replLatencyFor    = 10 * time.Second
 )
@@ -45,7 +45,7 @@ const (
 //   - replication.ratio_vs_pg_recvlogical: decode+route of a 200,000-event backlog by the
 //     sidecar's stream (durable routes stubbed) against pg_recvlogical (pgoutput, same
 //     publication, messages on) draining the same backlog from its own slot to /dev/null;
-//     three interleaved rounds, medians;
+//     five interleaved rounds, medians;
 //   - replication.durable_events_per_s and replication.peak_rss_mib: the real `vendorhub run`
 //     binary (probe sink: one River job per event, unique on the event key) draining the same
 //     backlog, wall time from process start to the last event's job, and the process's peak

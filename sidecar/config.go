@@ -96,6 +96,16 @@ type Config struct {
 
 	// Realtime configures the realtime publisher and the embedded gateway (sidecar/realtime.go).
 	Realtime RealtimeConfig
+	// Webhooks configures the webhook ingress, outbound webhooks and the credential keyring
+	// (sidecar/webhook.go).
+	Webhooks WebhooksConfig
+	// CRM configures the CRM and calendar connectors (sidecar/crm.go).
+	CRM CRMConfig
+	// Health configures the health monitor, circuit breakers, dashboard and dev RPC
+	// endpoint (sidecar/health.go).
+	Health HealthConfig
+	// Notify configures notification planning and delivery (sidecar/notify.go).
+	Notify NotifyConfig
 }
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
@@ -163,6 +173,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.dur(&c.HandoffWait, "VENDORHUB_HANDOFF_WAIT")
 	e.bool(&c.HandoffProbe, "VENDORHUB_HANDOFF_PROBE")
 	c.Realtime.fromEnv(e)
+	c.Webhooks.fromEnv(e)
+	c.CRM.fromEnv(e)
+	c.Health.fromEnv(e)
+	c.Notify.fromEnv(e)
 	// Stages: add your variables here, one line each, and a row in README.md.
 	return c, errors.Join(e.errs...)
 }

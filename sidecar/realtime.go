@@ -73,6 +73,28 @@ func (c *RealtimeConfig) fromEnv(e *env) {
 	e.str(&c.JWKS, "SUPABASE_JWKS")
 }
 
+// validate names the variable of the first out-of-range number (zero means the default).
+func (c RealtimeConfig) validate() error {
+	for _, f := range []struct {
+		v    int
+		min  int
+		name string
+	}{
+		{c.MaxConnsPerIP, 0, "VENDORHUB_GATEWAY_MAX_CONNS_PER_IP"},
+		{c.MaxChannelsPerConn, 0, "VENDORHUB_GATEWAY_MAX_CHANNELS"},
+		{c.SendQueue, 0, "VENDORHUB_GATEWAY_SEND_QUEUE"},
+		{c.QueueSize, 0, "VENDORHUB_REALTIME_QUEUE_SIZE"},
+	} {
+		if f.v < f.min {
+			return fmt.Errorf("%s=%d: want a positive number", f.name, f.v)
+		}
+	}
+	if c.MaxPayloadBytes != 0 && c.MaxPayloadBytes < 1024 {
+		return fmt.Errorf("VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES=%d: want at least 1024", c.MaxPayloadBytes)
+	}
+	return nil
+}
+
 // gatewayOn resolves Gateway for a dev or run sidecar.
 func (c RealtimeConfig) gatewayOn(dev bool) (bool, error) {
 	switch strings.ToLower(c.Gateway) {
@@ -132,6 +154,9 @@ func (cfg Config) Verifier() (*auth.Verifier, error) {
 
 func wireRealtime(_ context.Context, s *Sidecar) error {
 	rc := s.Config.Realtime
+	if err := rc.validate(); err != nil {
+		return err
+	}
 	gwOn, err := rc.gatewayOn(s.Config.Dev)
 	if err != nil {
 		return err

@@ -62,3 +62,39 @@ func TestRealtimeOutageNeverDelaysTheAcknowledgedLSN(t *testing.T) {
 	require.Equal(t, 1, fake.Len(), "its one request is still hanging")
 	require.Empty(t, fake.Messages())
 }
+
+func TestRealtimeConfigErrors(t *testing.T) {
+	t.Parallel()
+	base := sidecar.Config{DatabaseURL: "postgres://postgres@127.0.0.1:1/none?sslmode=disable", Stages: []string{"realtime"}}
+	for _, tc := range []struct {
+		name string
+		mod  func(*sidecar.Config)
+		want string
+	}{
+		{"bad gateway switch", func(c *sidecar.Config) { c.Realtime.Gateway = "maybe" }, "VENDORHUB_GATEWAY"},
+		{"bad target", func(c *sidecar.Config) { c.Realtime.Target = "kafka" }, "VENDORHUB_REALTIME_TARGET"},
+		{"gateway target without gateway", func(c *sidecar.Config) { c.Realtime.Target = "gateway" }, "VENDORHUB_GATEWAY=on"},
+		{"supabase target without URL", func(c *sidecar.Config) { c.Realtime.Target = "supabase" }, "SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"},
+		{"gateway without secret", func(c *sidecar.Config) { c.Realtime.Gateway = "on" }, "SUPABASE_JWT_SECRET or SUPABASE_JWKS"},
+		{"short secret", func(c *sidecar.Config) { c.Realtime.Gateway = "on"; c.JWTSecret = "short" }, "SUPABASE_JWT_SECRET"},
+		{"bad JWKS", func(c *sidecar.Config) { c.Realtime.Gateway = "on"; c.Realtime.JWKS = "{" }, "SUPABASE_JWKS"},
+		{"tiny payload limit", func(c *sidecar.Config) { c.Realtime.MaxPayloadBytes = 1000 }, "VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES=1000"},
+		{"negative queue", func(c *sidecar.Config) { c.Realtime.SendQueue = -1 }, "VENDORHUB_GATEWAY_SEND_QUEUE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			tc.mod(&cfg)
+			_, err := sidecar.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	env := map[string]string{"VENDORHUB_GATEWAY_MAX_CONNS_PER_IP": "lots"}
+	_, err := sidecar.FromEnv(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "VENDORHUB_GATEWAY_MAX_CONNS_PER_IP")
+	env = map[string]string{"VENDORHUB_GATEWAY": "on", "VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES": "1000", "SUPABASE_JWKS": `{"keys":[]}`}
+	cfg, err := sidecar.FromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.Equal(t, "on", cfg.Realtime.Gateway)
+	require.Equal(t, 1000, cfg.Realtime.MaxPayloadBytes)
+	require.Equal(t, `{"keys":[]}`, cfg.Realtime.JWKS)
+}

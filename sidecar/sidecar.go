@@ -116,7 +116,7 @@ type service struct {
 
 type check struct {
 	name string
-	fn   func(ctx context.Context) error
+	fn   func(ctx context.Context) (string, error)
 }
 
 // Go adds a background service run by Run; it must return when ctx ends. An error stops the
@@ -127,6 +127,12 @@ func (s *Sidecar) Go(name string, run func(ctx context.Context) error) {
 
 // AddReadiness adds a check to /readyz: the sidecar is ready when every check returns nil.
 func (s *Sidecar) AddReadiness(name string, fn func(ctx context.Context) error) {
+	s.AddComponent(name, func(ctx context.Context) (string, error) { return "ok", fn(ctx) })
+}
+
+// AddComponent adds a component to /readyz that reports a state ("reachable", "running", …);
+// an error makes the sidecar not ready.
+func (s *Sidecar) AddComponent(name string, fn func(ctx context.Context) (state string, err error)) {
 	s.checks = append(s.checks, check{name: name, fn: fn})
 }
 
@@ -376,28 +382,49 @@ func (s *Sidecar) close() {
 
 // readiness is /readyz's body.
 type readiness struct {
-	Ready    bool              `json:"ready"`
-	Role     replication.Role  `json:"role"`
-	Frontier string            `json:"acknowledged_lsn"`
-	Checks   map[string]string `json:"checks,omitempty"`
+	Ready      bool                 `json:"ready"`
+	Role       replication.Role     `json:"role"`
+	Frontier   string               `json:"acknowledged_lsn"`
+	Components map[string]component `json:"components"`
+	Checks     map[string]string    `json:"checks,omitempty"`
+}
+
+// component is one part of /readyz: replication (streaming, standby, connecting) and every
+// AddComponent/AddReadiness check.
+type component struct {
+	Ready bool   `json:"ready"`
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
 }
 
 // serveReady reports 200 when the stream is leader or hot standby and every readiness check
 // passes, 503 otherwise; the body names the role.
 func (s *Sidecar) serveReady(w http.ResponseWriter, r *http.Request) {
 	st := s.stream.Status()
-	body := readiness{Role: st.Role, Frontier: lsnString(st.Frontier), Checks: map[string]string{}}
+	body := readiness{Role: st.Role, Frontier: lsnString(st.Frontier), Checks: map[string]string{},
+		Components: map[string]component{}}
 	body.Ready = st.Role == replication.RoleLeader || st.Role == replication.RoleStandby
+	rep := component{Ready: body.Ready, State: map[replication.Role]string{replication.RoleLeader: "streaming",
+		replication.RoleStandby: "standby"}[st.Role]}
+	if rep.State == "" {
+		rep.State = string(st.Role)
+	}
 	if !body.Ready && st.LastError != "" {
 		body.Checks["replication"] = st.LastError
+		rep.Error = st.LastError
 	}
+	body.Components["replication"] = rep
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	for _, c := range s.checks {
-		if err := c.fn(ctx); err != nil {
+		state, err := c.fn(ctx)
+		comp := component{Ready: err == nil, State: state}
+		if err != nil {
 			body.Ready = false
 			body.Checks[c.name] = err.Error()
+			comp.Error = err.Error()
 		}
+		body.Components[c.name] = comp
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if !body.Ready {

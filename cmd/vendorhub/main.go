@@ -28,7 +28,7 @@ var commands = []command{
 	{"run", "run the sidecar against DATABASE_URL", cmdRun},
 	{"migrate", "apply the shim (where needed), migrations and optionally the seed to DATABASE_URL", cmdMigrate},
 	{"check", "check that DATABASE_URL is ready for the sidecar (wal_level, slots, roles, publication)", cmdCheck},
-	{"report", "print a report of the sidecar's state", cmdReport},
+	{"report", "print the integration report of a time range (table, JSON or Markdown)", cmdReport},
 	{"keys", "manage credential encryption keys", cmdKeys},
 	{"version", "print the version", cmdVersion},
 	{"help", "print this help", nil},

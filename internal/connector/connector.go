@@ -226,3 +226,6 @@ func insert(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) err
 	_, err = client.InsertManyTx(ctx, tx, params)
 	return err
 }
+
+// SyncInterval is the configured longest time between calendar syncs.
+func (c *Connectors) SyncInterval() time.Duration { return c.cfg.SyncInterval }

@@ -51,7 +51,7 @@ func deliveryWorkers(pool *pgxpool.Pool, resendURL string) (*river.Workers, erro
 		return nil, err
 	}
 	w, err := deliver.NewWorker(pool, deliver.Config{Senders: map[channel.Kind]channel.Sender{channel.Email: email},
-		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond})
+		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, SendTimeout: time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func TestNoDuplicateEmailAfterKill(t *testing.T) {
 	})
 	require.Eventually(t, func() bool {
 		return nt.Count(t, db.Pool, `select count(*) from public.deliveries where notification_id = $1 and status = 'sent'`, n) == 1
-	}, 60*time.Second, 100*time.Millisecond)
+	}, 60*time.Second, 100*time.Millisecond, "the restarted worker never recorded the email")
 
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2, "the restarted worker asked again")

@@ -23,6 +23,10 @@
 // quiet for Config.Inactivity, or Config.MaxWait after the first held message, and never
 // before the window ends.
 //
+// Not planned: integration.failed events of deliveries (data.kind "delivery": telling the
+// user their notification failed would loop) and availability changes without an actor (a
+// calendar sync echoing the vendor's own calendar back).
+//
 // Replays are harmless: notification rows are unique on (user_id, event_key) and jobs are
 // inserted only for rows this transaction created; thread state remembers the newest event
 // key it applied.

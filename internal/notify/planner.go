@@ -154,6 +154,9 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 		if r.Type == event.IntegrationFailed && dataString(r.Data, "kind") == "delivery" {
 			continue // a failed notification is not itself notified: that would loop
 		}
+		if r.Type == event.AvailabilityChanged && r.Actor == nil {
+			continue // a calendar sync echoing the vendor's own calendar: nobody to tell
+		}
 		c := cand{ev: r, category: r.Category}
 		if r.Actor != nil {
 			c.exclude = append(c.exclude, *r.Actor)

@@ -112,7 +112,12 @@ func TestPlannerAudiences(t *testing.T) {
 	// A day-of change: critical, every booked or confirmed vendor's members and the couple.
 	day := nt.Event(key(0x100, 1), time.Now(), event.VendorStatusChanged, notify.CategoryDayOfChange, &wed, &floristID, nil,
 		map[string]any{"scope": "day_of"})
-	nt.HandOff(t, db.Pool, p, st, day)
+	// Availability: changed by the florist's owner → the other member; by a calendar sync
+	// (no actor) → nobody.
+	avail := nt.Event(key(0x100, 2), time.Now(), event.AvailabilityChanged, notify.CategoryAvailability, nil, &floristID, nil, nil)
+	avail.Actor = &florist.ID
+	sync := nt.Event(key(0x100, 3), time.Now(), event.AvailabilityChanged, notify.CategoryAvailability, nil, &floristID, nil, nil)
+	nt.HandOff(t, db.Pool, p, st, day, avail, sync)
 
 	users := func(k string) []string {
 		rows, err := db.Pool.Query(ctx, `select user_id::text from public.notifications where event_key = $1 order by user_id`, k)
@@ -123,6 +128,8 @@ func TestPlannerAudiences(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{couple1.ID, couple2.ID, floristStaff.ID}, users("100/0"))
 	require.ElementsMatch(t, []string{couple1.ID, couple2.ID, florist.ID, floristStaff.ID, dj.ID}, users("100/1"))
+	require.Equal(t, []string{floristStaff.ID}, users("100/2"))
+	require.Empty(t, users("100/3"))
 	var title, body string
 	require.NoError(t, db.Pool.QueryRow(ctx, `select title, body from public.notifications where event_key = '100/0' limit 1`).Scan(&title, &body))
 	require.Equal(t, "Vendor status changed", title)

@@ -2,9 +2,6 @@ package providerfake
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -231,23 +228,4 @@ func resendRecipients(raw json.RawMessage) ([]string, error) {
 		}
 	}
 	return to, nil
-}
-
-// SvixSign signs a webhook the way Resend (Svix) does: base64(HMAC-SHA256(secret,
-// id.timestamp.body)) with the "whsec_"-prefixed base64 secret, returned as the
-// svix-id/svix-timestamp/svix-signature headers. The fake uses it to send status events.
-func SvixSign(secret, id string, ts time.Time, body []byte) (http.Header, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return nil, fmt.Errorf("providerfake: svix secret: %w", err)
-	}
-	t := strconv.FormatInt(ts.Unix(), 10)
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id + "." + t + "."))
-	m.Write(body)
-	h := http.Header{}
-	h.Set("svix-id", id)
-	h.Set("svix-timestamp", t)
-	h.Set("svix-signature", "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
-	return h, nil
 }

@@ -1,18 +1,12 @@
 package providerfake
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 )
@@ -143,24 +137,4 @@ func (f *Twilio) serve(w http.ResponseWriter, r *http.Request) {
 		"uri": path[:len(path)-len(".json")] + "/" + sid + ".json",
 	})
 	resendWriteJSON(w, http.StatusCreated, string(res))
-}
-
-// TwilioSign computes X-Twilio-Signature the documented way: base64(HMAC-SHA1(authToken,
-// fullURL + each POST param's key+value sorted by key)). The fake uses it to send status
-// callbacks.
-func TwilioSign(authToken, fullURL string, params url.Values) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var sb strings.Builder
-	sb.WriteString(fullURL)
-	for _, k := range keys {
-		sb.WriteString(k)
-		sb.WriteString(params.Get(k))
-	}
-	m := hmac.New(sha1.New, []byte(authToken))
-	m.Write([]byte(sb.String()))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }

@@ -40,7 +40,10 @@ type reader struct {
 func (r *reader) sendStatus(replyRequested bool) error {
 	f := max(r.s.frontier.Load(), r.sentFlush)
 	if f == 0 {
-		return nil // never send zero: pglogrepl would turn it into the write position
+		// Never send zero: pglogrepl would turn it into the write position. (The session
+		// loads a non-zero frontier before it starts; this is a guard.)
+		r.nextStatus = time.Now().Add(r.s.cfg.StatusInterval)
+		return nil
 	}
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), r.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: pglogrepl.LSN(f), WALFlushPosition: pglogrepl.LSN(f), WALApplyPosition: pglogrepl.LSN(f),

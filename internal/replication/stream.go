@@ -223,9 +223,14 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 		conn.Close(cctx) //nolint:errcheck // closing a possibly dead connection
 	}()
 
-	created, err := s.ensureSlot(ctx, conn)
+	created, confirmed, err := s.ensureSlot(ctx, conn)
 	if err != nil {
 		return false, err
+	}
+	if cursor == 0 && created == 0 {
+		// An existing slot without a cursor row: start where the server would start 0/0,
+		// at its confirmed position, and make that the cursor.
+		created = confirmed
 	}
 	if created > cursor {
 		// A new slot starts at its consistent point: nothing before it can be streamed.
@@ -309,51 +314,55 @@ func (s *Stream) connect(ctx context.Context) (*pgconn.PgConn, error) {
 }
 
 // ensureSlot creates the slot if it is missing and returns its consistent point (0 when it
-// already existed).
-func (s *Stream) ensureSlot(ctx context.Context, conn *pgconn.PgConn) (uint64, error) {
+// already existed), or else the existing slot's confirmed_flush_lsn.
+func (s *Stream) ensureSlot(ctx context.Context, conn *pgconn.PgConn) (created, confirmed uint64, err error) {
 	var (
-		plugin, walStatus, database string
-		exists                      bool
+		plugin, walStatus, database, confirmedText string
+		exists                                     bool
 	)
-	err := s.pool.QueryRow(ctx, `
-select plugin, coalesce(wal_status, ''), coalesce(database, ''), true
-from pg_replication_slots where slot_name = $1`, s.cfg.Slot).Scan(&plugin, &walStatus, &database, &exists)
+	err = s.pool.QueryRow(ctx, `
+select plugin, coalesce(wal_status, ''), coalesce(database, ''), coalesce(confirmed_flush_lsn, '0/0')::text, true
+from pg_replication_slots where slot_name = $1`, s.cfg.Slot).Scan(&plugin, &walStatus, &database, &confirmedText, &exists)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("replication: inspect slot: %w", err)
+		return 0, 0, fmt.Errorf("replication: inspect slot: %w", err)
 	}
 	if exists {
 		var current string
 		if err := s.pool.QueryRow(ctx, `select current_database()`).Scan(&current); err != nil {
-			return 0, fmt.Errorf("replication: inspect slot: %w", err)
+			return 0, 0, fmt.Errorf("replication: inspect slot: %w", err)
 		}
 		switch {
 		case plugin != "pgoutput":
-			return 0, &SlotError{Slot: s.cfg.Slot, Reason: fmt.Sprintf("uses output plugin %q", plugin),
+			return 0, 0, &SlotError{Slot: s.cfg.Slot, Reason: fmt.Sprintf("uses output plugin %q", plugin),
 				Fix: "drop it (select pg_drop_replication_slot('" + s.cfg.Slot + "')) or choose another VENDORHUB_SLOT; vendorhub creates it with pgoutput"}
 		case database != current:
-			return 0, &SlotError{Slot: s.cfg.Slot, Reason: fmt.Sprintf("belongs to database %q, not %q", database, current),
+			return 0, 0, &SlotError{Slot: s.cfg.Slot, Reason: fmt.Sprintf("belongs to database %q, not %q", database, current),
 				Fix: "choose another VENDORHUB_SLOT for this database"}
 		case walStatus == "lost":
-			return 0, &SlotError{Slot: s.cfg.Slot, Reason: "is lost (its WAL was removed: max_slot_wal_keep_size exceeded)",
+			return 0, 0, &SlotError{Slot: s.cfg.Slot, Reason: "is lost (its WAL was removed: max_slot_wal_keep_size exceeded)",
 				Fix: "drop it (select pg_drop_replication_slot('" + s.cfg.Slot + "')), restart vendorhub to recreate it, and reconcile pending notifications and integrations from the domain tables; raise max_slot_wal_keep_size"}
 		}
-		return 0, nil
+		lsn, err := pglogrepl.ParseLSN(confirmedText)
+		if err != nil {
+			return 0, 0, fmt.Errorf("replication: slot confirmed_flush_lsn: %w", err)
+		}
+		return 0, uint64(lsn), nil
 	}
 	res, err := pglogrepl.CreateReplicationSlot(ctx, conn, s.cfg.Slot, "pgoutput",
 		pglogrepl.CreateReplicationSlotOptions{Mode: pglogrepl.LogicalReplication, SnapshotAction: "NOEXPORT_SNAPSHOT"})
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.DuplicateObject {
-			return 0, nil // another instance created it first
+			return 0, 0, errors.New("replication: slot created concurrently by another instance; retrying")
 		}
-		return 0, fmt.Errorf("replication: create slot: %w", err)
+		return 0, 0, fmt.Errorf("replication: create slot: %w", err)
 	}
 	lsn, err := pglogrepl.ParseLSN(res.ConsistentPoint)
 	if err != nil {
-		return 0, fmt.Errorf("replication: create slot: consistent point: %w", err)
+		return 0, 0, fmt.Errorf("replication: create slot: consistent point: %w", err)
 	}
 	s.log.Info("replication: created slot", "consistent_point", lsn)
-	return uint64(lsn), nil
+	return uint64(lsn), 0, nil
 }
 
 // start sends START_REPLICATION at cursor. When the slot is held by this instance's own
@@ -461,11 +470,13 @@ func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<-
 			}
 		}
 		add(it)
-		var wait <-chan time.Time
+		var (
+			wait  <-chan time.Time
+			timer *time.Timer
+		)
 		if s.cfg.BatchWait > 0 {
-			t := time.NewTimer(s.cfg.BatchWait)
-			wait = t.C
-			defer t.Stop()
+			timer = time.NewTimer(s.cfg.BatchWait)
+			wait = timer.C
 		}
 	fill:
 		for ok && len(batch) < s.cfg.BatchMaxTransactions && events < s.cfg.BatchMaxEvents {
@@ -488,6 +499,9 @@ func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<-
 			case <-wait:
 				break fill
 			}
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		res, err := s.committer.Commit(ctx, batch, upTo)
 		if err != nil {

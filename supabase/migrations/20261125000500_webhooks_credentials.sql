@@ -33,7 +33,7 @@ comment on table vendorhub.encryption_keys is
 -- on the key row: either the write commits first (and retirement counts it), or it waits and sees
 -- the key retired. An unregistered key id is left to the foreign key.
 create function vendorhub.sealed_key_usable() returns trigger
-  language plpgsql set search_path = ''
+  language plpgsql security definer set search_path = '' -- FOR SHARE needs more than service_role's SELECT
 as $$
 declare
   retired timestamptz;
@@ -101,7 +101,7 @@ create function vendorhub.webhook_ingest(
 as $$
 #variable_conflict use_column
 declare
-  win timestamptz := date_trunc('second', clock_timestamp());
+  win timestamptz := date_trunc('second', now()); -- the batch's transaction start
 begin
   return query
   with input as (
@@ -113,9 +113,9 @@ begin
   counted as (
     insert into vendorhub.webhook_rate_windows as w (key, window_start, hits)
     select k.key, win, count(*)
-    from (select i.ckey as key from input i where i.ckey is not null
+    from (select i.ckey as key from input i where i.ckey is not null and conn_limit > 0
           union all
-          select i.ikey from input i where i.ikey is not null) k
+          select i.ikey from input i where i.ikey is not null and ip_limit > 0) k
     group by k.key
     order by k.key
     on conflict (key, window_start) do update set hits = w.hits + excluded.hits
@@ -165,6 +165,27 @@ begin
   end if;
 end
 $$;
+
+-- webhook_inbox_insert stores one webhook verified elsewhere — the webhook-inbox edge function
+-- (supabase/functions/webhook-inbox) calls it through PostgREST with the service_role key, since
+-- the inbox lives in the private schema. Answers 'stored' or 'duplicate'. service_role only.
+create function public.webhook_inbox_insert(
+  source text, provider_event_id text, payload jsonb, headers jsonb default '{}', connection_id uuid default null)
+  returns text
+  language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+  inserted uuid;
+begin
+  insert into vendorhub.webhook_inbox as i (source, connection_id, provider_event_id, headers, payload)
+  values ($1, $5, $2, coalesce($4, '{}'), $3)
+  on conflict on constraint webhook_inbox_source_provider_event_id_key do nothing
+  returning i.id into inserted;
+  return case when inserted is null then 'duplicate' else 'stored' end;
+end
+$$;
+comment on function public.webhook_inbox_insert(text, text, jsonb, jsonb, uuid) is
+  'Stores a webhook verified by the webhook-inbox edge function (service_role only).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Outbound webhooks
@@ -371,5 +392,7 @@ revoke execute on function vendorhub.sealed_key_usable(), vendorhub.webhook_inge
   from public, anon, authenticated;
 grant execute on function vendorhub.outbound_event_types() to anon, authenticated, service_role; -- used by a CHECK
 grant execute on function vendorhub.webhook_ingest(text[], uuid[], text[], jsonb[], jsonb[], inet[], integer, integer) to service_role;
+revoke execute on function public.webhook_inbox_insert(text, text, jsonb, jsonb, uuid) from public, anon, authenticated;
+grant execute on function public.webhook_inbox_insert(text, text, jsonb, jsonb, uuid) to service_role;
 revoke execute on function public.replay_webhook_deliveries(uuid, timestamptz, timestamptz, boolean) from public, anon;
 grant execute on function public.replay_webhook_deliveries(uuid, timestamptz, timestamptz, boolean) to authenticated, service_role;

@@ -3,7 +3,8 @@
 --
 -- Busy set of a vendor: its availability_blocks (every calendar and CRM source), its bookings
 -- that hold time (held, booked) and the weddings it is booked for (wedding_vendors booked or
--- confirmed: the whole wedding day in the wedding's zone). Each item is widened by the vendor's
+-- confirmed: the whole wedding day in the wedding's zone, unless a booking of the vendor for that
+-- wedding says more precisely when it works). Each item is widened by the vendor's
 -- buffers, [starts_at - buffer_before, ends_at + buffer_after): set-up before, travel and
 -- tear-down after. A range is free when it meets no widened item.
 --
@@ -67,6 +68,8 @@ as $$
   from public.wedding_vendors wv
   join public.weddings w on w.id = wv.wedding_id
   where wv.vendor_id = v and wv.status in ('booked', 'confirmed')
+    and not exists (select 1 from public.bookings k2 where k2.vendor_id = v and k2.wedding_id = wv.wedding_id
+                    and k2.status in ('held', 'booked'))
     and w.wedding_date between (lower(r) at time zone 'UTC')::date - 1 and (upper(r) at time zone 'UTC')::date + 1
     and vendorhub.wedding_day(w.wedding_date, w.timezone) && r
     and (except_wedding is null or wv.wedding_id <> except_wedding)
@@ -85,6 +88,8 @@ as $$
   from public.wedding_vendors wv
   join public.weddings w on w.id = wv.wedding_id
   where wv.vendor_id = v and wv.status in ('booked', 'confirmed')
+    and not exists (select 1 from public.bookings k2 where k2.vendor_id = v and k2.wedding_id = wv.wedding_id
+                    and k2.status in ('held', 'booked'))
 $$;
 
 -- The busy periods of vendor v within [from_at, to_at): items widened by the vendor's buffers,

@@ -24,11 +24,12 @@ func TestNoLossNoDuplicatesWhenTheSidecarIsKilled(t *testing.T) {
 	gctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	genDone := make(chan error, 1)
-	go func() { genDone <- gen.run(gctx, chaosEvents, 8000) }()
+	stopWatch := watchAcks(ctx, t, db.Pool, slot)
+	go func() { genDone <- gen.run(gctx, chaosEvents, 10_000) }()
 
 	// Three SIGKILLs at random moments while events stream in; a new process each time.
 	for range 3 {
-		timer := time.NewTimer(jitter(700*time.Millisecond, 2*time.Second))
+		timer := time.NewTimer(jitter(300*time.Millisecond, 900*time.Millisecond))
 		select {
 		case <-timer.C:
 		case err := <-genDone:
@@ -40,6 +41,7 @@ func TestNoLossNoDuplicatesWhenTheSidecarIsKilled(t *testing.T) {
 	}
 	require.NoError(t, <-genDone)
 	requireExactlyOnce(ctx, t, db.Pool, slot)
+	stopWatch()
 }
 
 func TestNoLossNoDuplicatesAcrossAPostgresRestart(t *testing.T) {
@@ -55,6 +57,7 @@ func TestNoLossNoDuplicatesAcrossAPostgresRestart(t *testing.T) {
 	gctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	genDone := make(chan error, 1)
+	stopWatch := watchAcks(ctx, t, db.Pool, slot)
 	go func() { genDone <- gen.run(gctx, chaosEvents/2, 8000) }()
 	timer := time.NewTimer(jitter(700*time.Millisecond, 1500*time.Millisecond))
 	select {
@@ -66,6 +69,7 @@ func TestNoLossNoDuplicatesAcrossAPostgresRestart(t *testing.T) {
 	require.NoError(t, cluster.Restart(ctx))
 	require.NoError(t, <-genDone)
 	requireExactlyOnce(ctx, t, db.Pool, slot)
+	stopWatch()
 	require.Equal(t, "leader", sc.role(), "the same process survived the restart")
 }
 
@@ -83,6 +87,7 @@ func TestStandbyTakesOverWithin10sOfTheLeaderBeingKilled(t *testing.T) {
 	gctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	genDone := make(chan error, 1)
+	stopWatch := watchAcks(ctx, t, db.Pool, slot)
 	go func() { genDone <- gen.run(gctx, chaosEvents/2, 8000) }()
 	timer := time.NewTimer(jitter(700*time.Millisecond, 1500*time.Millisecond))
 	select {
@@ -96,4 +101,5 @@ func TestStandbyTakesOverWithin10sOfTheLeaderBeingKilled(t *testing.T) {
 	t.Logf("standby took over %s after the leader was killed", time.Since(killed).Round(time.Millisecond))
 	require.NoError(t, <-genDone)
 	requireExactlyOnce(ctx, t, db.Pool, slot)
+	stopWatch()
 }

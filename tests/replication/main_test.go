@@ -260,6 +260,50 @@ select count(*) from (select args->>'event_id' from river.river_job where kind =
 	}, 60*time.Second, 100*time.Millisecond, "the slot's confirmed_flush_lsn did not reach the end of the WAL (%s)", end)
 }
 
+// watchAcks samples the slot until stop is called and fails the test if its
+// confirmed_flush_lsn is ever ahead of the cursor row: the sidecar may acknowledge only what
+// its hand-off committed. (confirmed is read before the cursor, which only grows.)
+func watchAcks(ctx context.Context, t *testing.T, pool *pgxpool.Pool, slot string) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	result := make(chan string, 1)
+	go func() {
+		samples := 0
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				result <- fmt.Sprintf("ok after %d samples", samples)
+				return
+			case <-tick.C:
+			}
+			var confirmed, cursor *string
+			if pool.QueryRow(ctx, `select confirmed_flush_lsn::text from pg_replication_slots where slot_name = $1`, slot).Scan(&confirmed) != nil ||
+				pool.QueryRow(ctx, `select lsn::text from vendorhub.replication_cursor where slot_name = $1`, slot).Scan(&cursor) != nil ||
+				confirmed == nil || cursor == nil {
+				continue // not started yet, or Postgres restarting
+			}
+			c, _ := pglogrepl.ParseLSN(*confirmed)
+			cur, _ := pglogrepl.ParseLSN(*cursor)
+			samples++
+			if c > cur {
+				result <- fmt.Sprintf("confirmed_flush_lsn %s is ahead of the cursor %s", c, cur)
+				<-done
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		r := <-result
+		if !strings.HasPrefix(r, "ok") {
+			t.Fatal(r)
+		}
+		t.Log("acknowledgements checked: " + r)
+	}
+}
+
 // jitter returns a pseudo-random duration in [lo, hi).
 func jitter(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(time.Now().UnixNano()%int64(hi-lo))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -37,8 +38,12 @@ type conn struct {
 	// qmu guards the send queue.
 	qmu     sync.Mutex
 	queue   []frame
+	spare   []frame // the previous batch's backing array, reused
 	writing bool
 	dead    bool
+	// writingSince is when the write in progress began (Unix ns), 0 when none: the
+	// gateway's janitor closes a socket whose write is stuck longer than WriteTimeout.
+	writingSince atomic.Int64
 
 	idle      *time.Timer
 	closeOnce sync.Once
@@ -52,12 +57,13 @@ func newConn(g *Gateway, ws *websocket.Conn, v2 bool, ip, token string, claims a
 	return c
 }
 
-// serve reads until the socket ends, then leaves every channel.
+// serve reads until the socket ends, then leaves every channel. Reads and writes use a
+// context without deadline (no per-frame timer); the idle timer and the janitor bound them.
 func (c *conn) serve(ctx context.Context) {
 	c.idle = time.AfterFunc(c.gw.cfg.IdleTimeout, func() { c.close(websocket.StatusNormalClosure, "idle timeout") })
 	defer c.cleanup()
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			return
 		}
@@ -110,8 +116,11 @@ func (c *conn) push(f frame) bool {
 		c.qmu.Unlock()
 		metricSlow.Inc()
 		c.gw.cfg.Logger.Warn("gateway: slow consumer disconnected", "ip", c.ip)
-		go c.close(websocket.StatusPolicyViolation, "slow consumer")
+		go c.closeNow() // it does not read: a close handshake would wait in vain
 		return false
+	}
+	if c.queue == nil && c.spare != nil {
+		c.queue, c.spare = c.spare[:0], nil
 	}
 	c.queue = append(c.queue, f)
 	start := !c.writing
@@ -137,14 +146,15 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.qmu.Unlock()
-		for _, f := range batch {
+		for i, f := range batch {
 			typ := websocket.MessageText
 			if f.binary {
 				typ = websocket.MessageBinary
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), c.gw.cfg.WriteTimeout)
-			err := c.ws.Write(ctx, typ, f.data)
-			cancel()
+			c.writingSince.Store(time.Now().UnixNano())
+			err := c.ws.Write(context.Background(), typ, f.data)
+			c.writingSince.Store(0)
+			batch[i] = frame{}
 			if err != nil {
 				c.qmu.Lock()
 				c.dead = true
@@ -155,7 +165,27 @@ func (c *conn) writeLoop() {
 				return
 			}
 		}
+		c.qmu.Lock()
+		c.spare = batch[:0]
+		c.qmu.Unlock()
 	}
+}
+
+// stuck reports a write in progress for longer than d.
+func (c *conn) stuck(now time.Time, d time.Duration) bool {
+	since := c.writingSince.Load()
+	return since != 0 && now.Sub(time.Unix(0, since)) > d
+}
+
+// closeNow drops the socket without a close handshake (its writer is stuck).
+func (c *conn) closeNow() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.qmu.Lock()
+		c.dead = true
+		c.qmu.Unlock()
+	})
+	_ = c.ws.CloseNow()
 }
 
 // close ends the socket once; the read loop then cleans up.

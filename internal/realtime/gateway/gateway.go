@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -34,10 +35,12 @@ type Gateway struct {
 	cfg Config
 	hub *hub
 
-	mu     sync.Mutex
-	perIP  map[string]int
-	conns  map[*conn]struct{}
-	closed bool
+	mu      sync.Mutex
+	perIP   map[string]int
+	conns   map[*conn]struct{}
+	closed  bool
+	janitor sync.Once
+	stop    chan struct{}
 }
 
 // New returns a Gateway.
@@ -46,7 +49,35 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, hub: newHub(), perIP: map[string]int{}, conns: map[*conn]struct{}{}}, nil
+	return &Gateway{cfg: cfg, hub: newHub(), perIP: map[string]int{}, conns: map[*conn]struct{}{}, stop: make(chan struct{})}, nil
+}
+
+// sweep closes, every second, the sockets whose current write has been blocked for longer
+// than WriteTimeout (a peer that stopped reading with a full TCP window).
+func (g *Gateway) sweep() {
+	t := time.NewTicker(min(time.Second, g.cfg.WriteTimeout))
+	defer t.Stop()
+	var stuck []*conn
+	for {
+		select {
+		case <-g.stop:
+			return
+		case now := <-t.C:
+			stuck = stuck[:0]
+			g.mu.Lock()
+			for c := range g.conns {
+				if c.stuck(now, g.cfg.WriteTimeout) {
+					stuck = append(stuck, c)
+				}
+			}
+			g.mu.Unlock()
+			for _, c := range stuck {
+				metricSlow.Inc()
+				g.cfg.Logger.Warn("gateway: write timed out, socket closed", "ip", c.ip)
+				c.closeNow()
+			}
+		}
+	}
 }
 
 // Register adds the gateway's routes to mux.
@@ -102,6 +133,9 @@ func (g *Gateway) deliver(topic string, private bool, u *userBroadcast, preferBi
 // Close disconnects every socket (1001 going away) and refuses new ones.
 func (g *Gateway) Close() {
 	g.mu.Lock()
+	if !g.closed {
+		close(g.stop)
+	}
 	g.closed = true
 	conns := make([]*conn, 0, len(g.conns))
 	for c := range g.conns {
@@ -217,6 +251,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(int64(g.cfg.MaxFrameBytes))
 	c := newConn(g, ws, vsn == protocolV2, ip, tok, claims, xHeaders(r))
+	g.janitor.Do(func() { go g.sweep() })
 	g.mu.Lock()
 	g.conns[c] = struct{}{}
 	g.mu.Unlock()

@@ -477,7 +477,19 @@ func TestLeaveLimitsAndUnmatched(t *testing.T) {
 
 func TestSlowConsumerDisconnected(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *gateway.Config) { c.SendQueue = 8 })
+	t.Run("queue full", func(t *testing.T) {
+		t.Parallel()
+		testSlowConsumer(t, func(c *gateway.Config) { c.SendQueue = 8 })
+	})
+	t.Run("write stuck", func(t *testing.T) {
+		t.Parallel()
+		// The queue never fills; the blocked write is what gives the reader away.
+		testSlowConsumer(t, func(c *gateway.Config) { c.SendQueue = 100_000; c.WriteTimeout = 300 * time.Millisecond })
+	})
+}
+
+func testSlowConsumer(t *testing.T, mod func(*gateway.Config)) {
+	b := setup(t, mod)
 	ctx := tctx(t)
 	// A socket that joins and then never reads.
 	u := strings.Replace(b.srv.URL, "http", "ws", 1) + "/realtime/v1/websocket?vsn=2.0.0&apikey=" + auth.DevAnonKey
@@ -618,7 +630,7 @@ func TestSidecarBroadcastSkipsActorWithoutSelf(t *testing.T) {
 	b := setup(t, nil)
 	ctx := tctx(t)
 	topic := "conversation:" + b.fx.conversation
-	alice := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{})             // self:false
+	alice := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{})               // self:false
 	aliceSelf := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{Self: true}) // another tab, self:true
 	bob := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.bobTok, rtclient.JoinConfig{})
 	require.NoError(t, b.gw.Send(ctx, []realtime.Message{{Topic: topic, Event: "message.created", Payload: json.RawMessage(`{"by":"alice"}`), Private: true, Actor: b.fx.alice}}))

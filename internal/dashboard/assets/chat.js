@@ -1,0 +1,103 @@
+// /demo/vendor-connections: a conversation through the browser build of supabase-js, exactly as
+// the Next.js frontend does it against hosted Supabase: a private Realtime channel per
+// conversation (authorized by RLS), broadcast events "message.created", presence for who is
+// online, and rpc('send_message') to post.
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("demo-config").textContent);
+  var list = document.getElementById("messages");
+  var statusEl = document.getElementById("channel-status");
+  var presenceEl = document.getElementById("presence");
+  var form = document.getElementById("send-form");
+  var input = document.getElementById("message-input");
+  var errEl = document.getElementById("send-error");
+  var names = cfg.names || {};
+
+  function stamp(iso) {
+    var d = iso ? new Date(iso) : new Date();
+    return d.toISOString().replace(/\.\d+Z$/, "Z").replace("T", " ");
+  }
+  function add(id, senderId, body, createdAt) {
+    if (id && list.querySelector('[data-message-id="' + id + '"]')) { return; } // already shown
+    var li = document.createElement("li");
+    li.dataset.testid = "message-item";
+    li.setAttribute("data-testid", "message-item");
+    if (id) { li.dataset.messageId = id; }
+    if (senderId === cfg.userId) { li.className = "mine"; }
+    var who = document.createElement("span");
+    who.className = "sender";
+    who.textContent = names[senderId] || "someone";
+    var text = document.createElement("span");
+    text.className = "body";
+    text.textContent = body;
+    var t = document.createElement("time");
+    t.textContent = stamp(createdAt);
+    li.append(who, text, t);
+    list.append(li);
+    list.scrollTop = list.scrollHeight;
+  }
+  function setStatus(s, detail) {
+    statusEl.textContent = s.toLowerCase().replace(/_/g, " ");
+    statusEl.dataset.status = s;
+    statusEl.title = detail || "";
+  }
+
+  if (typeof supabase === "undefined") {
+    setStatus("NO_CLIENT", "supabase-js did not load");
+    return;
+  }
+  var client = supabase.createClient(location.origin, cfg.anonKey, {
+    accessToken: function () { return Promise.resolve(cfg.token); }
+  });
+  if (!cfg.conversationId) {
+    setStatus("NO_CONVERSATION");
+    return;
+  }
+  var channel = client.channel("conversation:" + cfg.conversationId, {
+    config: { private: true, presence: { key: cfg.userId } }
+  });
+  channel
+    .on("broadcast", { event: "message.created" }, function (msg) {
+      var p = msg.payload || {};
+      var d = p.data || {};
+      add(d.message_id, d.sender_id, d.body_preview || "", d.created_at);
+    })
+    .on("presence", { event: "sync" }, function () {
+      var state = channel.presenceState();
+      presenceEl.textContent = "";
+      Object.keys(state).sort().forEach(function (key) {
+        var meta = state[key][0] || {};
+        var chip = document.createElement("span");
+        chip.className = "chip ok";
+        chip.setAttribute("data-testid", "presence-user");
+        chip.dataset.userId = key;
+        chip.textContent = (meta.name || names[key] || key) + " online";
+        presenceEl.append(chip);
+      });
+    })
+    .subscribe(function (status, err) {
+      setStatus(status, err && err.message);
+      if (status === "SUBSCRIBED") {
+        channel.track({ user_id: cfg.userId, name: cfg.userName, online_at: new Date().toISOString() });
+      }
+    });
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var body = input.value.trim();
+    if (!body) { return; }
+    errEl.textContent = "";
+    input.disabled = true;
+    client.rpc("send_message", { conversation_id: cfg.conversationId, body: body }).then(function (res) {
+      input.disabled = false;
+      if (res.error) {
+        errEl.textContent = res.error.message + (res.error.code ? " (" + res.error.code + ")" : "");
+        return;
+      }
+      var m = res.data;
+      add(m.id, m.sender_id, m.body, m.created_at);
+      input.value = "";
+      input.focus();
+    });
+  });
+})();

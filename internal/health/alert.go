@@ -1,0 +1,116 @@
+package health
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/wedsync/vendorhub/internal/webhook/signature"
+)
+
+// AlertArgs is the River job that posts one breaker transition to the operators' alert
+// webhook.
+type AlertArgs struct {
+	TransitionID        string    `json:"transition_id"`
+	Breaker             string    `json:"breaker"`
+	From                string    `json:"from"`
+	To                  string    `json:"to"`
+	At                  time.Time `json:"at"`
+	Instance            string    `json:"instance"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	LastError           string    `json:"last_error,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (AlertArgs) Kind() string { return "health.alert" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: one job per transition.
+func (AlertArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// AlertConfig configures the AlertWorker.
+type AlertConfig struct {
+	// URL receives a JSON POST per transition. Required.
+	URL string
+	// Secret, when set, signs the POST with Standard Webhooks headers (webhook-id,
+	// webhook-timestamp, webhook-signature); a whsec_ secret or any string. Defaults to "" (unsigned).
+	Secret string
+	// Timeout bounds one POST. Defaults to 10 s.
+	Timeout time.Duration
+	// Client sends the POSTs. Defaults to an http.Client with Timeout.
+	Client *http.Client
+}
+
+// AlertWorker posts AlertArgs jobs.
+type AlertWorker struct {
+	river.WorkerDefaults[AlertArgs]
+	cfg    AlertConfig
+	secret []byte
+}
+
+// NewAlertWorker checks cfg and returns the worker.
+func NewAlertWorker(cfg AlertConfig) (*AlertWorker, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("health: alert webhook URL %q: want an absolute http(s) URL", cfg.URL)
+	}
+	cfg.Timeout = cmp.Or(cfg.Timeout, 10*time.Second)
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: cfg.Timeout}
+	}
+	w := &AlertWorker{cfg: cfg}
+	if cfg.Secret != "" {
+		if s, err := signature.ParseSecret(cfg.Secret); err == nil {
+			w.secret = s
+		} else {
+			w.secret = []byte(cfg.Secret)
+		}
+	}
+	return w, nil
+}
+
+// AlertBody is the JSON the alert webhook receives.
+type AlertBody struct {
+	Type string    `json:"type"` // "breaker.changed"
+	Data AlertArgs `json:"data"`
+}
+
+// Work implements river.Worker: 2xx completes; 4xx (but 408/429) cancels; anything else retries.
+func (w *AlertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error {
+	body, err := json.Marshal(AlertBody{Type: "breaker.changed", Data: job.Args})
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "vendorhub-alerts")
+	if w.secret != nil {
+		signature.SetHeaders(req.Header, signature.StandardHeaders, [][]byte{w.secret}, "msg_"+job.Args.TransitionID, time.Now(), body)
+	}
+	resp, err := w.cfg.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("health: alert webhook: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429:
+		return river.JobCancel(errors.New("health: alert webhook refused: HTTP " + resp.Status))
+	}
+	return fmt.Errorf("health: alert webhook: HTTP %s", resp.Status)
+}
