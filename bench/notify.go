@@ -37,9 +37,12 @@ func init() { register("notify", benchNotify) }
 // Notification benchmarks (issue 6):
 //
 //   - notify.planner_decisions_per_s: recipient decisions per second of the planner's whole
-//     hand-off (audience query, recipient load, Decide, notification rows, River jobs), on
-//     200 weddings whose group chats have the couple and 30 vendors, 50 messages per hand-off.
-//     notify.decide_per_s is Decide alone, in memory.
+//     hand-off (recipient load, thread state, Decide, notification rows with their emit
+//     trigger, River jobs), on 200 weddings whose group chats have the couple and 30 vendors,
+//     50 messages per hand-off, with a 1 ns window so every decision writes a notification
+//     (the worst case). notify.planner_burst_decisions_per_s: the same messages as bursts of
+//     5 per chat with the default window (1 in 5 decisions writes a notification, the rest
+//     are held for the digest). notify.decide_per_s is Decide alone, in memory.
 //   - notify.{push,email,sms}_p99_ms: `vendorhub run` (stage notify) against the FCM, Resend
 //     and Twilio fakes; messages commit at notifyRate per second for notifyFor (one recipient
 //     each, a third per channel); latency is commit returned → the fake received the request.
@@ -146,47 +149,74 @@ func benchPlanner(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	p, err := notify.NewPlanner(notify.Config{Window: time.Nanosecond, Logger: quiet}, client)
+	// Worst case: a 1 ns window, so every decision writes a notification and a job.
+	worst, err := notify.NewPlanner(notify.Config{Window: time.Nanosecond, Logger: quiet}, client)
 	if err != nil {
 		return err
 	}
-	const rounds, perHandOff = 5, 50
-	var events []route.Routed
-	lsn := uint64(0x1000000)
-	now := time.Now()
-	for r := range rounds {
-		for _, w := range ws {
-			sender := w.vendors[r%len(w.vendors)]
-			participants := append([]string{w.couple}, w.vendors...)
-			data, _ := json.Marshal(map[string]any{"sender_id": sender, "body_preview": "Running 10 minutes late"})
-			wid, conv := w.id, w.group
-			lsn++
-			events = append(events, route.Routed{Event: event.Event{Envelope: event.Envelope{ID: uuid.NewString(),
-				Type: event.MessageCreated, WeddingID: &wid, Actor: &sender,
-				Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants},
-				Data:    data}, Key: event.Key{CommitLSN: lsn}, CommitTime: now.Add(time.Duration(r) * time.Second)},
-				Category: notify.CategoryNewMessage})
-		}
-	}
-	began := time.Now()
-	for i := 0; i < len(events); i += perHandOff {
-		chunk := events[i:min(i+perHandOff, len(events))]
-		if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return p.HandOff(ctx, tx, chunk) }); err != nil {
-			return err
-		}
-	}
-	elapsed := time.Since(began)
-	var decisions int
-	if err := db.Pool.QueryRow(ctx, `select count(*) from public.notifications`).Scan(&decisions); err != nil {
+	// Group-chat bursts with the default window: the first message of a burst is notified,
+	// the next four are held for the digest.
+	mixed, err := notify.NewPlanner(notify.Config{Logger: quiet}, client)
+	if err != nil {
 		return err
 	}
-	if want := len(events) * notifyVendors; decisions != want {
-		return fmt.Errorf("%d notifications, want %d (one per recipient decision)", decisions, want)
+	lsn := uint64(0x1000000)
+	for _, c := range []struct {
+		name    string
+		p       *notify.Planner
+		start   time.Time
+		notices int // notifications written per recipient per burst
+	}{
+		{"notify.planner_decisions_per_s", worst, time.Now(), 5},
+		{"notify.planner_burst_decisions_per_s", mixed, time.Now().Add(time.Hour), 1},
+	} {
+		before, err := nbCount(ctx, db.Pool, `select count(*) from public.notifications`)
+		if err != nil {
+			return err
+		}
+		const rounds, perHandOff = 5, 50
+		var events []route.Routed
+		for r := range rounds {
+			for _, w := range ws {
+				sender := w.vendors[r%len(w.vendors)]
+				participants := append([]string{w.couple}, w.vendors...)
+				data, _ := json.Marshal(map[string]any{"sender_id": sender, "body_preview": "Running 10 minutes late"})
+				wid, conv := w.id, w.group
+				lsn++
+				events = append(events, route.Routed{Event: event.Event{Envelope: event.Envelope{ID: uuid.NewString(),
+					Type: event.MessageCreated, WeddingID: &wid, Actor: &sender,
+					Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants},
+					Data:    data}, Key: event.Key{CommitLSN: lsn}, CommitTime: c.start.Add(time.Duration(r) * time.Second)},
+					Category: notify.CategoryNewMessage})
+			}
+		}
+		began := time.Now()
+		for i := 0; i < len(events); i += perHandOff {
+			chunk := events[i:min(i+perHandOff, len(events))]
+			if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return c.p.HandOff(ctx, tx, chunk) }); err != nil {
+				return err
+			}
+		}
+		elapsed := time.Since(began)
+		after, err := nbCount(ctx, db.Pool, `select count(*) from public.notifications`)
+		if err != nil {
+			return err
+		}
+		decisions := len(events) * notifyVendors
+		if want := len(ws) * notifyVendors * c.notices; after-before != want {
+			return fmt.Errorf("%s: %d notifications, want %d", c.name, after-before, want)
+		}
+		env.Logf("%s: %d decisions (%d events × %d recipients, %d notifications written) in %s, %d events per hand-off",
+			c.name, decisions, len(events), notifyVendors, after-before, elapsed.Round(time.Millisecond), perHandOff)
+		env.Record(c.name, float64(decisions)/elapsed.Seconds())
 	}
-	env.Logf("planner: %d decisions (%d events × %d recipients) in %s, %d events per hand-off", decisions, len(events), notifyVendors, elapsed, perHandOff)
-	env.Record("notify.planner_decisions_per_s", float64(decisions)/elapsed.Seconds())
-
 	return benchDecide(env)
+}
+
+func nbCount(ctx context.Context, pool *pgxpool.Pool, sql string) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, sql).Scan(&n)
+	return n, err
 }
 
 // benchDecide measures Decide alone: a recipient in New York with quiet hours, across a day.

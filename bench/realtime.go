@@ -40,6 +40,7 @@ const (
 	rtFanoutClients    = 5000
 	rtFanoutBroadcasts = 20
 	rtIdleClients      = 10_000
+	rtWriters          = 16 // generator connections
 )
 
 // benchRealtime measures the embedded gateway of the real `vendorhub run` binary (realtime
@@ -75,7 +76,7 @@ func benchRealtime(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	err = rtE2E(ctx, env, srv.addr, db.Pool, convs)
+	err = rtE2E(ctx, env, srv.addr, db.URL, convs)
 	if err == nil {
 		err = rtFanout(ctx, env, srv.addr, convs[0])
 	}
@@ -258,7 +259,17 @@ func dialJoin(ctx context.Context, addr, topic, token string, buffer int) (*rtcl
 	return c, ch, nil
 }
 
-func rtE2E(ctx context.Context, env *Env, addr string, pool *pgxpool.Pool, convs []rtConv) error {
+func rtE2E(ctx context.Context, env *Env, addr, dbURL string, convs []rtConv) error {
+	pcfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return err
+	}
+	pcfg.MaxConns = rtWriters
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	goRecv, nodeRecv := &receipts{}, &receipts{}
@@ -358,9 +369,9 @@ func rtE2E(ctx context.Context, env *Env, addr string, pool *pgxpool.Pool, convs
 	began := time.Now()
 	stopAt := began.Add(rtWarmup + rtMeasure)
 	g, gctx := errgroup.WithContext(ctx)
-	for w := range 8 {
+	for w := range rtWriters {
 		g.Go(func() error {
-			for i := w; ; i += 8 {
+			for i := w; ; i += rtWriters {
 				if err := lim.Wait(gctx); err != nil {
 					return nil
 				}

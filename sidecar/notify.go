@@ -136,6 +136,13 @@ func wireNotify(ctx context.Context, s *Sidecar) error {
 	if err != nil {
 		return err
 	}
+	breakers, err := s.Breakers() // sidecar/health.go: an open circuit makes the worker fall back
+	if err != nil {
+		return err
+	}
+	for k, snd := range senders {
+		senders[k] = breakers.Sender(snd)
+	}
 	for k, snd := range senders {
 		if snd.Provider() == channel.MailboxProvider && !s.Config.Dev {
 			s.Logger.Warn("notify: no provider credentials, captured in vendorhub.dev_mailbox instead of sent", "channel", k)

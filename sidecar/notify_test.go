@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestNotifyStage(t *testing.T) {
 	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Slot: "sc_notify_" + db.Name[len(db.Name)-8:],
 		Stages: []string{"notify"}, StatusInterval: time.Second, ReceiveTimeout: 5 * time.Second, HeartbeatInterval: time.Second,
 		Notify: sidecar.NotifyConfig{FCMProjectID: "vendorhub-stage", FCMEndpoint: fcm.URL(), ResendAPIKey: "re_stage", ResendBaseURL: resend.URL()}}
-	s, err := sidecar.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := sidecar.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	require.NoError(t, err)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -47,6 +48,16 @@ func TestNotifyStage(t *testing.T) {
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	_, err = fcm.WaitFor(wctx, 1)
+	if err != nil {
+		rows, _ := db.Pool.Query(ctx, `select kind || ' ' || state || ' ' || attempt || ' ' || coalesce(errors::text, '') from river.river_job`)
+		for rows.Next() {
+			var s string
+			_ = rows.Scan(&s)
+			t.Log(s)
+		}
+		t.Log("notifications", nt.Count(t, db.Pool, `select count(*) from public.notifications`))
+		t.Log("cursor", nt.Count(t, db.Pool, `select count(*) from vendorhub.replication_cursor`))
+	}
 	require.NoError(t, err, "no push reached FCM")
 	_, err = resend.WaitFor(wctx, 1)
 	require.NoError(t, err, "no email reached Resend")

@@ -89,3 +89,26 @@ func TestBufferCloseFlushes(t *testing.T) {
 	require.NoError(t, db.Pool.QueryRow(ctx, `select count(*) from vendorhub.audit_log where action = 'test.close'`).Scan(&n))
 	require.Equal(t, 10, n)
 }
+
+// A flood of identical rejections writes PerKeyBudget rows and one summary per flush, and a
+// different source keeps its own rows.
+func TestBufferPerKeyBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	b := audit.NewBuffer(db.Pool, audit.BufferConfig{FlushInterval: time.Hour, PerKeyBudget: 5})
+	defer b.Close()
+	for range 100 {
+		b.Add(audit.Entry{Action: audit.ActionWebhookRejected, Subject: "webhook:x", Reason: "signature mismatch", SourceIP: "203.0.113.9:4000"})
+	}
+	b.Add(audit.Entry{Action: audit.ActionWebhookRejected, Subject: "webhook:x", Reason: "signature mismatch", SourceIP: "203.0.113.10"})
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, b.Flush(fctx))
+	var rows, represented, summaries int
+	require.NoError(t, db.Pool.QueryRow(ctx, `select count(*), sum(coalesce((details->>'suppressed')::int, 1)), count(*) filter (where details ? 'suppressed')
+		from vendorhub.audit_log`).Scan(&rows, &represented, &summaries))
+	require.Equal(t, 5+1+1, rows)
+	require.Equal(t, 101, represented)
+	require.Equal(t, 1, summaries)
+}

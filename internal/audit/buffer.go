@@ -18,6 +18,11 @@ type BufferConfig struct {
 	FlushInterval time.Duration
 	// BatchSize is the most entries written in one statement. Defaults to BatchSizeDefault.
 	BatchSize int
+	// PerKeyBudget is how many identical entries (same action, subject, reason and source
+	// address) are written one by one per flush; more are counted into one summary row, so a
+	// flood from one address writes a few rows per flush, not one per request. Defaults to
+	// PerKeyBudgetDefault.
+	PerKeyBudget int
 	// Logger receives write failures. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -27,6 +32,7 @@ const (
 	CapacityDefault      = 4096
 	FlushIntervalDefault = 50 * time.Millisecond
 	BatchSizeDefault     = 500
+	PerKeyBudgetDefault  = 20
 )
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
@@ -40,6 +46,9 @@ func (c BufferConfig) WithDefaults() BufferConfig {
 	if c.BatchSize <= 0 {
 		c.BatchSize = BatchSizeDefault
 	}
+	if c.PerKeyBudget <= 0 {
+		c.PerKeyBudget = PerKeyBudgetDefault
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -47,15 +56,17 @@ func (c BufferConfig) WithDefaults() BufferConfig {
 }
 
 // Buffer writes entries asynchronously in batches, so a flood of rejected requests costs one
-// statement per FlushInterval instead of one per request. When the queue is full, entries are
-// not dropped: identical ones (same action, subject, reason and source) are counted and written
-// as one summary row whose details carry {"suppressed": n}. Add never blocks.
+// statement per FlushInterval instead of one per request. No entry is dropped: beyond
+// PerKeyBudget identical entries (same action, subject, reason and source address) per flush,
+// or when the queue is full, they are counted and written as one summary row per flush whose
+// details carry {"suppressed": n} (the first such entry's fields). Add never blocks.
 type Buffer struct {
 	cfg     BufferConfig
 	q       Querier
 	mu      sync.Mutex
 	pending []Entry
 	over    map[overflowKey]*overflow
+	spent   map[overflowKey]int // entries written one by one per key since the last flush
 	writing int // entries taken by the writer and not yet written
 	kick    chan struct{}
 	flushed chan struct{} // closed and replaced after every flush (for Flush waiters)
@@ -89,7 +100,7 @@ func Collectors() []prometheus.Collector {
 func NewBuffer(q Querier, cfg BufferConfig) *Buffer {
 	cfg = cfg.WithDefaults()
 	stop := make(chan struct{})
-	b := &Buffer{cfg: cfg, q: q, over: map[overflowKey]*overflow{}, kick: make(chan struct{}, 1),
+	b := &Buffer{cfg: cfg, q: q, over: map[overflowKey]*overflow{}, spent: map[overflowKey]int{}, kick: make(chan struct{}, 1),
 		flushed: make(chan struct{}), done: make(chan struct{}), stop: sync.OnceFunc(func() { close(stop) })}
 	b.wg.Add(1)
 	go b.run(stop)
@@ -101,8 +112,10 @@ func (b *Buffer) Add(e Entry) {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = time.Now()
 	}
+	k := overflowKey{e.Action, e.Subject, e.Reason, addrOnly(e.SourceIP)}
 	b.mu.Lock()
-	if len(b.pending) < b.cfg.Capacity {
+	if len(b.pending) < b.cfg.Capacity && b.spent[k] < b.cfg.PerKeyBudget {
+		b.spent[k]++
 		b.pending = append(b.pending, e)
 		full := len(b.pending) >= b.cfg.BatchSize
 		b.mu.Unlock()
@@ -111,7 +124,6 @@ func (b *Buffer) Add(e Entry) {
 		}
 		return
 	}
-	k := overflowKey{e.Action, e.Subject, e.Reason, addrOnly(e.SourceIP)}
 	if o, ok := b.over[k]; ok {
 		o.n++
 	} else {
@@ -203,6 +215,7 @@ func (b *Buffer) flushOnce() bool {
 			batch = append(batch, e)
 		}
 		clear(b.over)
+		clear(b.spent)
 	}
 	more := len(b.pending) > 0
 	done := b.flushed

@@ -430,3 +430,41 @@ func jsonBody(t *testing.T, v any) *bytes.Reader {
 	require.NoError(t, err)
 	return bytes.NewReader(b)
 }
+
+func TestZapierBridgeThroughTheIngress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	couple := it.User(t, b.db.Pool, "ava@example.com")
+	wedding := it.Wedding(t, b.db.Pool, "2026-09-12", "UTC")
+	it.Couple(t, b.db.Pool, wedding, couple)
+	it.Connect(t, b.db.Pool, wedding, b.vendor, "proposal")
+	conn := it.Connection(t, b.db.Pool, b.keyring, b.vendor, integration.Dubsado, nil, integration.Credential{Secret: "zap-secret"})
+	zap := &providerfake.ZapierBridge{Target: b.ingress.URL + "/webhooks/dubsado/" + conn, Header: http.Header{webhook.ZapierSecretHeader: {"zap-secret"}}}
+	job := map[string]any{"trigger": "New Project as Job", "project_id": "ds-1", "project_name": "Thompson / Patel",
+		"start_date": "2026-09-12T13:00:00", "end_date": "2026-09-12T22:00:00", "client_email": "ava@example.com"}
+
+	status, _, err := zap.Send(ctx, job)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	b.handOff(t, b.received(t, conn))
+	b.eventually(t, func() bool {
+		var s string
+		_ = b.db.Pool.QueryRow(ctx, `select status from public.wedding_vendors where wedding_id = $1 and vendor_id = $2`, wedding, b.vendor).Scan(&s)
+		return s == "booked"
+	}, "the Zap's trigger books the vendor")
+
+	// Zapier retries the same delivery: the ingress absorbs it (same body, same event id).
+	status, _, err = zap.Send(ctx, job)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	var inbox int
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `select count(*) from vendorhub.webhook_inbox where connection_id = $1`, conn).Scan(&inbox))
+	require.Equal(t, 1, inbox)
+
+	// A wrong secret never reaches the inbox.
+	bad := &providerfake.ZapierBridge{Target: zap.Target, Header: http.Header{webhook.ZapierSecretHeader: {"guess"}}}
+	status, _, err = bad.Send(ctx, map[string]any{"trigger": "New Project as Lead", "project_id": "ds-2"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, status)
+}

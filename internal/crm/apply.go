@@ -2,7 +2,6 @@ package crm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -324,10 +323,4 @@ where wv.vendor_id = $1 and w.wedding_date between $2::date - 1 and $2::date + 1
 		return ids[0], nil
 	}
 	return "", nil
-}
-
-// MarshalPayload is a helper for tests and tools: a Zapier-style flat JSON object.
-func MarshalPayload(fields map[string]string) []byte {
-	b, _ := json.Marshal(fields)
-	return b
 }

@@ -268,7 +268,7 @@ func (s *Server) serveIntegrationHealth(w http.ResponseWriter, r *http.Request) 
 	if key == "" {
 		key = "30d"
 	}
-	to := time.Now().Truncate(time.Second).Add(time.Second)
+	to := time.Now()
 	rep, err := report.Build(r.Context(), s.pool, to.Add(-span), to, report.Options{RecentErrors: 10})
 	if err != nil {
 		s.fail(w, "integration health", err)

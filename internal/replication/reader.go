@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -99,19 +100,29 @@ func (r *reader) loop(ctx context.Context) error {
 				deadline = t
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, deadline)
-		msg, err := r.conn.ReceiveMessage(rctx)
-		cancel()
+		// A read deadline on the socket rather than a context per read: no watcher goroutine
+		// per message. A timeout leaves the connection usable; ctx is checked every poll.
+		if err := r.conn.Conn().SetReadDeadline(deadline); err != nil {
+			return fmt.Errorf("replication: set read deadline: %w", err)
+		}
+		msg, err := r.conn.ReceiveMessage(context.Background())
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if pgconn.Timeout(err) {
+			var netErr net.Error
+			if errors.As(err, &netErr) && netErr.Timeout() {
+				if ctx.Err() != nil {
+					return nil
+				}
 				continue
 			}
 			return fmt.Errorf("replication: receive: %w", err)
 		}
 		r.lastMsg = time.Now()
+		if ctx.Err() != nil {
+			return nil
+		}
 		switch msg := msg.(type) {
 		case *pgproto3.CopyData:
 			if err := r.handle(ctx, msg.Data); err != nil {

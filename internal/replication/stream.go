@@ -1,9 +1,11 @@
 package replication
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -15,6 +17,7 @@ import (
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wedsync/vendorhub/internal/decode"
@@ -292,6 +295,9 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 	return true, err
 }
 
+// readBufferSize is the read buffer of the replication connection.
+const readBufferSize = 256 << 10
+
 // connect opens the replication connection: replication=database, application_name =
 // instance id, TCP keepalives on.
 func (s *Stream) connect(ctx context.Context) (*pgconn.PgConn, error) {
@@ -306,6 +312,10 @@ func (s *Stream) connect(ctx context.Context) (*pgconn.PgConn, error) {
 	}
 	d := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}}
 	cfg.DialFunc = d.DialContext
+	// Larger reads than pgproto3's 8 KiB: fewer wake-ups while draining a backlog.
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBufferSize), w)
+	}
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("replication: connect: %w", err)

@@ -20,7 +20,7 @@
 // Every rejection is written to the audit log (reason, source address, connection; never the
 // secret or the body) through an audit.Buffer, so a flood costs one statement per flush.
 // Verified requests are stored in batches: concurrent requests share one call of
-// vendorhub.webhook_ingest(), which is what lets one instance take thousands per second.
+// vendorhub.webhook_store(), which is what lets one instance take thousands per second.
 //
 // Connection secrets come from vendorhub.integration_credentials (integration.Credential's
 // Secret field, opened with the keyring) and are cached for Config.SecretTTL. The hub's own

@@ -14,7 +14,7 @@ var (
 	}, []string{"source"})
 	metricBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vendorhub_webhook_inbox_batch_size",
-		Help:    "Requests stored per vendorhub.webhook_ingest() call.",
+		Help:    "Requests per stored batch (one vendorhub.webhook_store() call).",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
 	})
 )

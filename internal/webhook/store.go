@@ -150,53 +150,135 @@ func (ib *inbox) write(batch []*storeItem) {
 	}
 }
 
-const ingestSQL = `select ord, outcome, inbox_id::text from vendorhub.webhook_ingest($1, $2, $3, $4, $5, $6, $7, $8)`
+const (
+	rateSQL  = `select key, hits from vendorhub.webhook_rate_hit($1, $2)`
+	storeSQL = `select ord, outcome, inbox_id::text from vendorhub.webhook_store($1, $2, $3, $4, $5)`
+)
 
+// exec stores a batch: first the shared per-second counters (a transaction of its own, so the
+// hot counter rows are locked only briefly), then the allowed requests in one statement.
 func (ib *inbox) exec(batch []*storeItem) ([]storeResult, error) {
-	n := len(batch)
-	srcs := make([]string, n)
-	conns := make([]*string, n)
-	ids := make([]string, n)
-	hdrs := make([]string, n)
-	payloads := make([]string, n)
-	ips := make([]*netip.Addr, n)
-	for i, it := range batch {
-		srcs[i], conns[i], ids[i], hdrs[i], payloads[i], ips[i] = it.source, it.connectionID, it.eventID, string(it.headers), string(it.payload), it.ip
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), ib.timeout)
 	defer cancel()
-	rows, err := ib.pool.Query(ctx, ingestSQL, srcs, conns, ids, hdrs, payloads, ips, ib.connLimit, ib.ipLimit)
+	out := make([]storeResult, len(batch))
+	allowed, err := ib.limit(ctx, batch, out)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]storeResult, n)
+	if len(allowed) == 0 {
+		return out, nil
+	}
+	srcs := make([]string, len(allowed))
+	conns := make([]*string, len(allowed))
+	ids := make([]string, len(allowed))
+	hdrs := make([]string, len(allowed))
+	payloads := make([]string, len(allowed))
+	for j, i := range allowed {
+		it := batch[i]
+		srcs[j], conns[j], ids[j], hdrs[j], payloads[j] = it.source, it.connectionID, it.eventID, string(it.headers), string(it.payload)
+	}
+	rows, err := ib.pool.Query(ctx, storeSQL, srcs, conns, ids, hdrs, payloads)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	seen := 0
 	for rows.Next() {
 		var ord int
 		var oc string
 		var id *string
 		if err := rows.Scan(&ord, &oc, &id); err != nil {
+			return nil, err
+		}
+		if ord < 1 || ord > len(allowed) {
+			return nil, fmt.Errorf("webhook: store returned position %d of %d", ord, len(allowed))
+		}
+		r := &out[allowed[ord-1]]
+		r.outcome = outcome(oc)
+		if id != nil {
+			r.inboxID = *id
+		}
+		seen++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if seen != len(allowed) {
+		return nil, fmt.Errorf("webhook: store answered %d of %d requests", seen, len(allowed))
+	}
+	return out, nil
+}
+
+// limit counts the batch in the shared windows and marks the requests over a limit in out; it
+// returns the positions of the others. Within a batch, earlier requests are counted first.
+func (ib *inbox) limit(ctx context.Context, batch []*storeItem, out []storeResult) ([]int, error) {
+	type keyed struct{ conn, ip string }
+	keys := make([]keyed, len(batch))
+	counts := map[string]int{}
+	for i, it := range batch {
+		if ib.connLimit > 0 && it.connectionID != nil {
+			keys[i].conn = "conn:" + *it.connectionID
+			counts[keys[i].conn]++
+		}
+		if ib.ipLimit > 0 && it.ip != nil {
+			keys[i].ip = "ip:" + it.ip.String()
+			counts[keys[i].ip]++
+		}
+	}
+	all := make([]int, 0, len(batch))
+	if len(counts) == 0 {
+		for i := range batch {
+			all = append(all, i)
+		}
+		return all, nil
+	}
+	names := make([]string, 0, len(counts))
+	ns := make([]int32, 0, len(counts))
+	for k, n := range counts {
+		names = append(names, k)
+		ns = append(ns, int32(n))
+	}
+	rows, err := ib.pool.Query(ctx, rateSQL, names, ns)
+	if err != nil {
+		return nil, err
+	}
+	total := make(map[string]int, len(counts))
+	for rows.Next() {
+		var k string
+		var hits int
+		if err := rows.Scan(&k, &hits); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if ord < 1 || ord > n {
-			rows.Close()
-			return nil, fmt.Errorf("webhook: ingest returned position %d of %d", ord, n)
-		}
-		out[ord-1].outcome = outcome(oc)
-		if id != nil {
-			out[ord-1].inboxID = *id
-		}
-		seen++
+		total[k] = hits
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if seen != n {
-		return nil, fmt.Errorf("webhook: ingest answered %d of %d requests", seen, n)
+	// hits - counts[k] requests were counted before this batch; the r-th of this batch is
+	// within the limit when that plus r stays at or below it.
+	rank := make(map[string]int, len(counts))
+	over := func(k string, limit int) bool {
+		if k == "" {
+			return false
+		}
+		rank[k]++
+		return total[k]-counts[k]+rank[k] > limit
 	}
-	return out, nil
+	for i := range batch {
+		overConn := over(keys[i].conn, ib.connLimit)
+		overIP := over(keys[i].ip, ib.ipLimit)
+		switch {
+		case overConn:
+			out[i].outcome = outcomeLimitedConn
+		case overIP:
+			out[i].outcome = outcomeLimitedIP
+		default:
+			all = append(all, i)
+		}
+	}
+	return all, nil
 }
 
 func isDataException(err error) bool {

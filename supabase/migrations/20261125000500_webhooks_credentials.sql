@@ -6,9 +6,9 @@
 --   * integration_connections gets the kinds of generic signed senders: standard_webhooks,
 --     resend and twilio (a vendor's own account; the hub's system accounts are configured in
 --     the sidecar instead).
---   * vendorhub.webhook_ingest(): the ingress's one statement per batch of verified requests —
---     a shared per-second counter per connection and per source address (so rate limits hold
---     across sidecar instances) and the inbox insert with ON CONFLICT DO NOTHING.
+--   * vendorhub.webhook_rate_hit() and webhook_store(): the ingress's two statements per batch of
+--     verified requests — shared per-second counters per connection and per source address (so
+--     rate limits hold across sidecar instances), then the inbox insert with ON CONFLICT DO NOTHING.
 --   * Outbound webhooks: public.webhook_endpoints (vendor members manage their vendor's),
 --     vendorhub.webhook_endpoint_secrets (encrypted signing secrets), public.webhook_deliveries
 --     and public.webhook_delivery_attempts (visible per endpoint to the vendor's members), and
@@ -85,85 +85,81 @@ comment on table vendorhub.webhook_rate_windows is
   'Per-second request counters of the webhook ingress, shared by every sidecar instance.';
 alter table vendorhub.webhook_rate_windows enable row level security;
 
--- webhook_ingest stores one batch of verified webhooks. Arrays are parallel (one element per
--- request, in arrival order). For each request it answers its position (1-based) and outcome:
---   stored            a new inbox row (inbox_id set; the insert trigger emits webhook.received)
---   duplicate         (source, provider event id) already stored: nothing new
---   limited_connection / limited_ip
---                     over conn_limit / ip_limit requests in the current second, counted
---                     across every instance (0 = no limit); nothing stored
--- Counters are upserted in key order in one statement, so concurrent batches cannot deadlock.
-create function vendorhub.webhook_ingest(
-  sources text[], connection_ids uuid[], event_ids text[], headers jsonb[], payloads jsonb[],
-  source_ips inet[], conn_limit integer, ip_limit integer)
-  returns table (ord integer, outcome text, inbox_id uuid)
-  language plpgsql volatile set search_path = ''
+-- webhook.received per inserted row, emitted once per statement (transition table) instead of a
+-- row trigger: the ingress stores hundreds of webhooks per statement, and the per-row trigger
+-- call (plus a connection lookup per row) was most of its cost. Same events, same envelope.
+create or replace function vendorhub.emit_webhook_received() returns trigger
+  language plpgsql security definer set search_path = ''
 as $$
-#variable_conflict use_column
-declare
-  win timestamptz := date_trunc('second', now()); -- the batch's transaction start
 begin
-  return query
+  perform vendorhub.emit('webhook.received', null,
+    jsonb_build_object('table', 'webhook_inbox', 'id', i.id, 'vendor_id', c.vendor_id),
+    jsonb_build_object(
+      'inbox_id', i.id, 'source', i.source, 'connection_id', i.connection_id,
+      'provider_event_id', i.provider_event_id))
+  from inserted i
+  left join public.integration_connections c on c.id = i.connection_id;
+  return null;
+end
+$$;
+drop trigger emit_webhook_received on vendorhub.webhook_inbox;
+create trigger emit_webhook_received after insert on vendorhub.webhook_inbox
+  referencing new table as inserted
+  for each statement execute function vendorhub.emit_webhook_received();
+
+-- webhook_rate_hit counts requests in the current one-second window: keys ("conn:<uuid>",
+-- "ip:<address>") with the number of requests each, returning each key's total so far in the
+-- window (all instances together). The ingress calls it in a transaction of its own before
+-- storing: the counters are hot rows, and touching only an unlogged table the transaction commits
+-- without waiting for the WAL, so the row locks are held for microseconds. Keys are upserted in
+-- order, so concurrent calls cannot deadlock. Old windows are trimmed now and then.
+create function vendorhub.webhook_rate_hit(keys text[], counts integer[])
+  returns table (key text, hits integer)
+  language sql volatile set search_path = ''
+as $$
+  delete from vendorhub.webhook_rate_windows w
+  where w.window_start < now() - interval '1 minute' and (select random()) < 0.01;
+
+  insert into vendorhub.webhook_rate_windows as w (key, window_start, hits)
+  select k.key, date_trunc('second', now()), sum(k.n)
+  from unnest(keys, counts) as k(key, n)
+  group by k.key
+  order by k.key
+  on conflict (key, window_start) do update set hits = w.hits + excluded.hits
+  returning w.key, w.hits;
+$$;
+
+-- webhook_store stores one batch of verified webhooks, in one statement. Arrays are parallel
+-- (one element per request, in arrival order). It answers each request's position (1-based),
+-- outcome and inbox id:
+--   stored     a new inbox row (the insert trigger emits webhook.received)
+--   duplicate  (source, provider event id) already stored, or earlier in the batch: nothing new
+create function vendorhub.webhook_store(
+  sources text[], connection_ids uuid[], event_ids text[], headers jsonb[], payloads jsonb[])
+  returns table (ord integer, outcome text, inbox_id uuid)
+  language sql volatile set search_path = ''
+as $$
   with input as (
-    select u.ord::integer as ord, u.source, u.connection_id, u.event_id, u.hdrs, u.payload, u.ip,
-           'conn:' || u.connection_id::text as ckey, 'ip:' || host(u.ip) as ikey
-    from unnest(sources, connection_ids, event_ids, headers, payloads, source_ips)
-      with ordinality as u(source, connection_id, event_id, hdrs, payload, ip, ord)
-  ),
-  counted as (
-    insert into vendorhub.webhook_rate_windows as w (key, window_start, hits)
-    select k.key, win, count(*)
-    from (select i.ckey as key from input i where i.ckey is not null and conn_limit > 0
-          union all
-          select i.ikey from input i where i.ikey is not null and ip_limit > 0) k
-    group by k.key
-    order by k.key
-    on conflict (key, window_start) do update set hits = w.hits + excluded.hits
-    returning w.key, w.hits
-  ),
-  ranked as (
-    select i.*,
-           row_number() over (partition by i.ckey order by i.ord) as crank,
-           count(*) over (partition by i.ckey) as cbatch,
-           row_number() over (partition by i.ikey order by i.ord) as irank,
-           count(*) over (partition by i.ikey) as ibatch,
-           row_number() over (partition by i.source, i.event_id order by i.ord) as first_of_id
-    from input i
-  ),
-  decided as (
-    select r.ord, r.source, r.connection_id, r.event_id, r.hdrs, r.payload, r.first_of_id,
-           case
-             when conn_limit > 0 and c.hits - r.cbatch + r.crank > conn_limit then 'limited_connection'
-             when ip_limit > 0 and p.hits - r.ibatch + r.irank > ip_limit then 'limited_ip'
-             else 'ok'
-           end as verdict
-    from ranked r
-    left join counted c on c.key = r.ckey
-    left join counted p on p.key = r.ikey
+    select u.ord::integer as ord, u.source, u.connection_id, u.event_id, u.hdrs, u.payload,
+           row_number() over (partition by u.source, u.event_id order by u.ord) = 1 as first_of_id
+    from unnest(sources, connection_ids, event_ids, headers, payloads)
+      with ordinality as u(source, connection_id, event_id, hdrs, payload, ord)
   ),
   stored as (
     insert into vendorhub.webhook_inbox (source, connection_id, provider_event_id, headers, payload)
-    select d.source, d.connection_id, d.event_id, d.hdrs, d.payload
-    from decided d
-    where d.verdict = 'ok' and d.first_of_id = 1
-    order by d.ord
+    select i.source, i.connection_id, i.event_id, i.hdrs, i.payload
+    from input i
+    where i.first_of_id
+    order by i.ord
     on conflict (source, provider_event_id) do nothing
     returning webhook_inbox.id, webhook_inbox.source, webhook_inbox.provider_event_id
   )
-  select d.ord,
-         case when d.verdict <> 'ok' then d.verdict
-              when s.id is not null and d.first_of_id = 1 then 'stored'
-              else 'duplicate' end,
-         case when d.first_of_id = 1 then s.id end
-  from decided d
-  left join stored s on s.source = d.source and s.provider_event_id = d.event_id
-  order by d.ord;
-
-  -- Old windows are worthless; trim now and then (a few hundred rows at most).
-  if random() < 0.01 then
-    delete from vendorhub.webhook_rate_windows w where w.window_start < win - interval '1 minute';
-  end if;
-end
+  select i.ord,
+         case when i.first_of_id and s.id is not null then 'stored' else 'duplicate' end,
+         case when i.first_of_id then s.id end
+  from input i
+  left join stored s on s.source = i.source and s.provider_event_id = i.event_id
+  order by i.ord;
 $$;
 
 -- webhook_inbox_insert stores one webhook verified elsewhere — the webhook-inbox edge function
@@ -387,11 +383,13 @@ revoke all on vendorhub.encryption_keys, vendorhub.webhook_endpoint_secrets, ven
 grant select, insert, update, delete on vendorhub.webhook_endpoint_secrets, vendorhub.webhook_rate_windows to service_role;
 grant select, insert on vendorhub.encryption_keys to service_role;
 
-revoke execute on function vendorhub.sealed_key_usable(), vendorhub.webhook_ingest(text[], uuid[], text[], jsonb[], jsonb[], inet[], integer, integer),
+revoke execute on function vendorhub.sealed_key_usable(), vendorhub.webhook_rate_hit(text[], integer[]),
+  vendorhub.webhook_store(text[], uuid[], text[], jsonb[], jsonb[]),
   vendorhub.outbound_event_types(), vendorhub.webhook_endpoint_reenabled()
   from public, anon, authenticated;
 grant execute on function vendorhub.outbound_event_types() to anon, authenticated, service_role; -- used by a CHECK
-grant execute on function vendorhub.webhook_ingest(text[], uuid[], text[], jsonb[], jsonb[], inet[], integer, integer) to service_role;
+grant execute on function vendorhub.webhook_rate_hit(text[], integer[]), vendorhub.webhook_store(text[], uuid[], text[], jsonb[], jsonb[])
+  to service_role;
 revoke execute on function public.webhook_inbox_insert(text, text, jsonb, jsonb, uuid) from public, anon, authenticated;
 grant execute on function public.webhook_inbox_insert(text, text, jsonb, jsonb, uuid) to service_role;
 revoke execute on function public.replay_webhook_deliveries(uuid, timestamptz, timestamptz, boolean) from public, anon;

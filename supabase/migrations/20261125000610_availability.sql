@@ -53,18 +53,22 @@ $$;
 -- wedding day).
 create function vendorhub.busy_items(v uuid, r tstzrange, except_wedding uuid default null)
   returns table (kind text, id uuid, wedding_id uuid, busy tstzrange)
-  language sql stable security definer set search_path = ''
+  language plpgsql stable security definer set search_path = ''
 as $$
-  select 'block', b.id, null::uuid, tstzrange(b.starts_at, b.ends_at)
+begin
+  -- PL/pgSQL, not SQL: its statements' plans are cached per session (SQL function bodies are
+  -- planned on every call, which costs more than the index lookups themselves).
+  return query
+  select 'block'::text, b.id, null::uuid, tstzrange(b.starts_at, b.ends_at)
   from public.availability_blocks b
   where b.vendor_id = v and tstzrange(b.starts_at, b.ends_at) && r
   union all
-  select 'booking', k.id, k.wedding_id, tstzrange(k.starts_at, k.ends_at)
+  select 'booking'::text, k.id, k.wedding_id, tstzrange(k.starts_at, k.ends_at)
   from public.bookings k
   where k.vendor_id = v and k.status in ('held', 'booked') and tstzrange(k.starts_at, k.ends_at) && r
     and (except_wedding is null or k.wedding_id is distinct from except_wedding)
   union all
-  select 'wedding', wv.id, wv.wedding_id, vendorhub.wedding_day(w.wedding_date, w.timezone)
+  select 'wedding'::text, wv.id, wv.wedding_id, vendorhub.wedding_day(w.wedding_date, w.timezone)
   from public.wedding_vendors wv
   join public.weddings w on w.id = wv.wedding_id
   where wv.vendor_id = v and wv.status in ('booked', 'confirmed')
@@ -72,7 +76,8 @@ as $$
                     and k2.status in ('held', 'booked'))
     and w.wedding_date between (lower(r) at time zone 'UTC')::date - 1 and (upper(r) at time zone 'UTC')::date + 1
     and vendorhub.wedding_day(w.wedding_date, w.timezone) && r
-    and (except_wedding is null or wv.wedding_id <> except_wedding)
+    and (except_wedding is null or wv.wedding_id <> except_wedding);
+end
 $$;
 
 -- The commitments of vendor v: bookings that hold time, and the days of weddings it is booked for.
@@ -133,24 +138,75 @@ $$;
 -- The frontend's question: which of this wedding's vendors are free in [from_at, to_at)?
 -- ---------------------------------------------------------------------------------------------
 
--- SECURITY INVOKER: RLS on wedding_vendors and vendors decides which weddings and vendors the
--- caller sees (the couple and the vendors of the wedding; service_role everything). The busy
--- lookup behind it reveals only merged busy periods inside the range, never what they are.
+-- The busy periods within [from_at, to_at) of every vendor connected to a wedding (not declined
+-- or cancelled), with the vendor's name, kind, zone and connection status, in one
+-- set-based query (GiST probes per vendor), for vendor_availability. Returns no rows when an
+-- API caller may not see the wedding.
+create function vendorhub.wedding_vendors_busy(wedding uuid, from_at timestamptz, to_at timestamptz)
+  returns table (vendor_id uuid, vendor_name text, vendor_kind text, vendor_timezone text, connection_status text,
+                 busy tstzmultirange)
+  language plpgsql stable security definer set search_path = ''
+as $$
+begin
+  if from_at is null or to_at is null or to_at <= from_at then
+    raise exception 'vendor_availability: the range must be non-empty (from % to %)', from_at, to_at
+      using errcode = '22023';
+  end if;
+  if coalesce(current_setting('role', true), 'none') in ('anon', 'authenticated')
+     and not vendorhub.can_see_wedding(wedding) then
+    return;
+  end if;
+  return query
+  select wv.vendor_id, x.name, x.kind, x.timezone::text, wv.status,
+         coalesce(range_agg(tstzrange(lower(i.busy) - x.buffer_before, upper(i.busy) + x.buffer_after))
+                    filter (where i.busy is not null), '{}'::tstzmultirange)
+           * tstzmultirange(tstzrange(from_at, to_at))
+  from public.wedding_vendors wv
+  join public.vendors x on x.id = wv.vendor_id
+  left join lateral (
+    select tstzrange(b.starts_at, b.ends_at) as busy
+    from public.availability_blocks b
+    where b.vendor_id = wv.vendor_id
+      and tstzrange(b.starts_at, b.ends_at) && tstzrange(from_at - x.buffer_after, to_at + x.buffer_before)
+    union all
+    select tstzrange(k.starts_at, k.ends_at)
+    from public.bookings k
+    where k.vendor_id = wv.vendor_id and k.status in ('held', 'booked')
+      and tstzrange(k.starts_at, k.ends_at) && tstzrange(from_at - x.buffer_after, to_at + x.buffer_before)
+      and k.wedding_id is distinct from wedding
+    union all
+    select vendorhub.wedding_day(w.wedding_date, w.timezone)
+    from public.wedding_vendors o
+    join public.weddings w on w.id = o.wedding_id
+    where o.vendor_id = wv.vendor_id and o.status in ('booked', 'confirmed') and o.wedding_id <> wedding
+      and not exists (select 1 from public.bookings k2 where k2.vendor_id = o.vendor_id and k2.wedding_id = o.wedding_id
+                      and k2.status in ('held', 'booked'))
+      and w.wedding_date between (from_at at time zone 'UTC')::date - 2 and (to_at at time zone 'UTC')::date + 2
+      and vendorhub.wedding_day(w.wedding_date, w.timezone) && tstzrange(from_at - x.buffer_after, to_at + x.buffer_before)
+  ) i on true
+  where wv.wedding_id = wedding and wv.status not in ('declined', 'cancelled')
+  group by wv.vendor_id, wv.status, x.id;
+end
+$$;
+
+-- SECURITY INVOKER: RLS on public.weddings decides whether the caller sees the wedding (its
+-- couple and the members of its vendors; service_role every wedding), exactly as it decides
+-- whether they see its wedding_vendors and vendors. One policy check per call, not one per vendor
+-- row: running the wedding_vendors and vendors policies on 40 rows took more than the query's
+-- whole 20 ms budget. The lookup behind it checks the same predicate again and reveals only
+-- merged busy periods inside the range, never what they are.
 create function public.vendor_availability(wedding uuid, from_at timestamptz, to_at timestamptz)
   returns table (
     vendor_id uuid, vendor_name text, vendor_kind text, vendor_timezone text, connection_status text,
     free boolean, busy tstzmultirange)
   language sql stable security invoker set search_path = ''
 begin atomic
-  select v.id, v.name, v.kind, v.timezone::text, wv.status,
+  select b.vendor_id, b.vendor_name, b.vendor_kind, b.vendor_timezone, b.connection_status,
          b.busy = '{}'::tstzmultirange, b.busy
-  from public.wedding_vendors wv
-  join public.vendors v on v.id = wv.vendor_id
-  cross join lateral (select vendorhub.vendor_busy(wv.vendor_id, vendor_availability.from_at,
-                                                   vendor_availability.to_at, vendor_availability.wedding) as busy) b
-  where wv.wedding_id = vendor_availability.wedding
-    and wv.status not in ('declined', 'cancelled')
-  order by v.kind, v.name, v.id;
+  from public.weddings w
+  cross join lateral vendorhub.wedding_vendors_busy(w.id, vendor_availability.from_at, vendor_availability.to_at) b
+  where w.id = vendor_availability.wedding
+  order by b.vendor_kind, b.vendor_name, b.vendor_id;
 end;
 comment on function public.vendor_availability(uuid, timestamptz, timestamptz) is
   'Connected vendors of a wedding with whether each is free in [from_at, to_at) (buffers applied) and its busy periods there; free is NULL when unknown.';
@@ -341,9 +397,11 @@ revoke execute on function
   vendorhub.refresh_conflicts(uuid), vendorhub.emit_conflict_detected(),
   vendorhub.refresh_conflicts_rows(), vendorhub.refresh_conflicts_wedding(), vendorhub.refresh_conflicts_vendor()
   from public, anon, authenticated;
--- vendor_busy is reached through public.vendor_availability (whose pre-parsed body needs no
--- USAGE on schema vendorhub); it checks the caller itself.
+-- wedding_vendors_busy is reached through public.vendor_availability (whose pre-parsed body
+-- needs no USAGE on schema vendorhub); like vendor_busy, it checks the caller itself.
 revoke execute on function vendorhub.vendor_busy(uuid, timestamptz, timestamptz, uuid) from public, anon;
 grant execute on function vendorhub.vendor_busy(uuid, timestamptz, timestamptz, uuid) to authenticated, service_role;
+revoke execute on function vendorhub.wedding_vendors_busy(uuid, timestamptz, timestamptz) from public, anon;
+grant execute on function vendorhub.wedding_vendors_busy(uuid, timestamptz, timestamptz) to authenticated, service_role;
 revoke execute on function public.vendor_availability(uuid, timestamptz, timestamptz) from public, anon;
 grant execute on function public.vendor_availability(uuid, timestamptz, timestamptz) to authenticated, service_role;

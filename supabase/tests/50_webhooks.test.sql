@@ -79,23 +79,22 @@ select throws_ok($$ insert into vendorhub.integration_credentials (connection_id
   values (tests.id('IC2'), 'never-registered', decode(repeat('ab', 40), 'hex')) $$,
   '23503', null, 'a write under an unregistered key id is refused');
 
--- Ingest: stored once, duplicates absorbed, the shared per-second limit -----------------------------
-create temp table ingest_out as
-select * from vendorhub.webhook_ingest(
+-- Ingest: stored once, duplicates absorbed; shared per-second counters --------------------------------
+create temp table store_out as
+select * from vendorhub.webhook_store(
   array['standard', 'standard', 'standard'], array[tests.id('IC1'), tests.id('IC1'), tests.id('IC1')],
-  array['evt-a', 'evt-a', 'fixture-evt-1'], array['{}', '{}', '{}']::jsonb[], array['{"n": 1}', '{"n": 2}', '{"n": 3}']::jsonb[],
-  array['192.0.2.1', '192.0.2.1', '192.0.2.1']::inet[], 3, 0);
-select results_eq($$ select ord, outcome from ingest_out order by ord $$,
-  $$ values (1, 'stored'), (2, 'duplicate'), (3, 'stored') $$,
+  array['evt-a', 'evt-a', 'fixture-evt-1'], array['{}', '{}', '{}']::jsonb[], array['{"n": 1}', '{"n": 2}', '{"n": 3}']::jsonb[]);
+select results_eq($$ select ord, outcome, inbox_id is not null from store_out order by ord $$,
+  $$ values (1, 'stored', true), (2, 'duplicate', false), (3, 'stored', true) $$,
   'first of an id stored, repeats in the batch are duplicates (another source''s id is independent)');
 select is((select count(*)::integer from vendorhub.webhook_inbox where source = 'standard'), 2, 'two inbox rows');
-select results_eq($$ select outcome from vendorhub.webhook_ingest(array['standard'], array[tests.id('IC1')], array['evt-b'],
-    array['{}']::jsonb[], array['{}']::jsonb[], array['192.0.2.1']::inet[], 3, 0) $$,
-  $$ values ('limited_connection') $$, 'the fourth request of the second over a limit of 3 is refused');
-select is((select count(*)::integer from vendorhub.webhook_inbox where provider_event_id = 'evt-b'), 0, 'and not stored');
-select results_eq($$ select outcome from vendorhub.webhook_ingest(array['standard'], array[null::uuid], array['evt-c'],
-    array['{}']::jsonb[], array['{}']::jsonb[], array['192.0.2.9']::inet[], 3, 0) $$,
-  $$ values ('stored') $$, 'other connections are not affected');
+select results_eq($$ select outcome from vendorhub.webhook_store(array['standard'], array[tests.id('IC1')], array['evt-a'],
+    array['{}']::jsonb[], array['{"n": 4}']::jsonb[]) $$,
+  $$ values ('duplicate') $$, 'a later duplicate stores nothing');
+select results_eq($$ select key, hits from vendorhub.webhook_rate_hit(array['ip:192.0.2.1', 'conn:a', 'ip:192.0.2.1'], array[2, 1, 1]) order by key $$,
+  $$ values ('conn:a', 1), ('ip:192.0.2.1', 3) $$, 'hits are summed per key');
+select results_eq($$ select key, hits from vendorhub.webhook_rate_hit(array['conn:a'], array[5]) $$,
+  $$ values ('conn:a', 6) $$, 'and accumulate within the second');
 
 -- The edge function's insert is service_role only ---------------------------------------------------
 select is(tests.probe('VENDOR', 'select', $$ select public.webhook_inbox_insert('standard', 'x', '{}') $$), 'N',

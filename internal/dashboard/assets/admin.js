@@ -4,7 +4,7 @@
   "use strict";
   document.querySelectorAll("button.test-webhook").forEach(function (btn) {
     btn.addEventListener("click", function () {
-      var card = btn.closest("[data-connection]");
+      var card = btn.closest('[data-testid="connection-row"]');
       var out = card.querySelector('[data-testid="test-webhook-result"]');
       btn.disabled = true;
       out.className = "result";

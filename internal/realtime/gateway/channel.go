@@ -34,6 +34,7 @@ type channel struct {
 	write    map[string]*bool // extension → may write (nil = not checked yet)
 	expTimer *time.Timer
 	closed   bool
+	detached bool
 }
 
 func (ch *channel) readsBroadcast() bool {
@@ -207,17 +208,13 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		}
 		ch.read = read
 	}
-	c.mu.Lock()
-	if c.channels[in.topic] != nil { // a concurrent timer cannot add channels; defensive
-		c.mu.Unlock()
-		c.replyError(in, "Unknown Error on Channel")
-		return
-	}
-	c.channels[in.topic] = ch
-	ch.armExpiry()
-	c.mu.Unlock()
+	// The room is set before the channel is visible to anyone else and never changes.
 	ch.room = c.gw.hub.join(ch)
 	metricChannels.Inc()
+	c.mu.Lock()
+	c.channels[in.topic] = ch // only this goroutine adds channels: the topic is still free
+	ch.armExpiry()
+	c.mu.Unlock()
 	metricJoins.WithLabelValues("ok").Inc()
 
 	c.reply(in, "ok", map[string]any{"postgres_changes": echoBindings(p.Config.PostgresChanges)})
@@ -313,21 +310,22 @@ func (c *conn) closeChannel(ch *channel, ext, message string) {
 	c.detach(ch)
 }
 
-// detach leaves the room, announcing the presence leave.
+// detach leaves the room (once), announcing the presence leave.
 func (c *conn) detach(ch *channel) {
 	c.mu.Lock()
 	ch.closed = true
 	if ch.expTimer != nil {
 		ch.expTimer.Stop()
 	}
+	done := ch.detached
+	ch.detached = true
 	c.mu.Unlock()
-	if ch.room == nil {
+	if done {
 		return
 	}
 	if p := c.gw.hub.leave(ch); p != nil {
 		ch.room.sendDiff(nil, []*presence{p})
 	}
-	ch.room = nil
 	metricChannels.Dec()
 }
 
@@ -360,9 +358,7 @@ func (c *conn) broadcast(ctx context.Context, ch *channel, in inbound) {
 		}
 	}
 	metricBroadcasts.WithLabelValues("client").Inc()
-	if ch.room != nil {
-		ch.room.broadcast(&delivery{wireTopic: ch.wireTopic, user: u, preferBinary: in.user != nil}, ch, ch.self)
-	}
+	ch.room.broadcast(&delivery{wireTopic: ch.wireTopic, user: u, preferBinary: in.user != nil}, ch, ch.self)
 	if ch.ack {
 		c.reply(in, "ok", struct{}{})
 	}
@@ -402,13 +398,9 @@ func (c *conn) presenceEvent(ctx context.Context, ch *channel, in inbound) {
 		}
 		meta["phx_ref"], _ = json.Marshal(randomID()[:20])
 		b, _ := json.Marshal(meta)
-		if ch.room != nil {
-			ch.room.setPresence(ch, &presence{key: ch.presKey, meta: b})
-		}
+		ch.room.setPresence(ch, &presence{key: ch.presKey, meta: b})
 	case "untrack":
-		if ch.room != nil {
-			ch.room.setPresence(ch, nil)
-		}
+		ch.room.setPresence(ch, nil)
 	default:
 		c.replyError(in, "Unknown presence event")
 		return

@@ -193,6 +193,10 @@ func groupPresences(ps []*presence) json.RawMessage {
 // room's presence-enabled members. It reports whether anything changed.
 func (r *room) setPresence(ch *channel, p *presence) bool {
 	r.mu.Lock()
+	if _, member := r.members[ch]; !member {
+		r.mu.Unlock()
+		return false // the channel left meanwhile
+	}
 	old := r.presences[ch]
 	if p == nil && old == nil {
 		r.mu.Unlock()
