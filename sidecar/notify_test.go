@@ -35,6 +35,11 @@ func TestNotifyStage(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(rctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-s.Stream().Leading(): // the slot exists: what commits now is streamed
+	case err := <-done:
+		t.Fatalf("sidecar stopped: %v", err)
+	}
 
 	sender := nt.NewUser(t, db.Pool, nt.User{})
 	push := nt.NewUser(t, db.Pool, nt.User{Devices: 1})
@@ -48,16 +53,6 @@ func TestNotifyStage(t *testing.T) {
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	_, err = fcm.WaitFor(wctx, 1)
-	if err != nil {
-		rows, _ := db.Pool.Query(ctx, `select kind || ' ' || state || ' ' || attempt || ' ' || coalesce(errors::text, '') from river.river_job`)
-		for rows.Next() {
-			var s string
-			_ = rows.Scan(&s)
-			t.Log(s)
-		}
-		t.Log("notifications", nt.Count(t, db.Pool, `select count(*) from public.notifications`))
-		t.Log("cursor", nt.Count(t, db.Pool, `select count(*) from vendorhub.replication_cursor`))
-	}
 	require.NoError(t, err, "no push reached FCM")
 	_, err = resend.WaitFor(wctx, 1)
 	require.NoError(t, err, "no email reached Resend")
@@ -67,7 +62,9 @@ func TestNotifyStage(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return nt.Count(t, db.Pool, `select count(*) from vendorhub.dev_mailbox where channel = 'sms' and recipient = '+14155550199'`) == 1
 	}, 30*time.Second, 50*time.Millisecond, "SMS without credentials goes to the dev mailbox")
-	require.Equal(t, 3, nt.Count(t, db.Pool, `select count(*) from public.deliveries where status = 'sent'`))
+	require.Eventually(t, func() bool {
+		return nt.Count(t, db.Pool, `select count(*) from public.deliveries where status = 'sent'`) == 3
+	}, 30*time.Second, 50*time.Millisecond, "every attempt is recorded")
 	require.Zero(t, nt.Count(t, db.Pool, `select count(*) from public.notifications where user_id = $1`, sender.ID))
 }
 

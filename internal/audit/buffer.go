@@ -12,16 +12,16 @@ import (
 // BufferConfig configures a Buffer.
 type BufferConfig struct {
 	// Capacity is how many entries may wait for the writer before new ones are merged into
-	// per-(action, subject, reason, source) counters. Defaults to CapacityDefault.
+	// per-(action, reason, source address) counters. Defaults to CapacityDefault.
 	Capacity int
 	// FlushInterval is the longest an entry waits before it is written. Defaults to FlushIntervalDefault.
 	FlushInterval time.Duration
 	// BatchSize is the most entries written in one statement. Defaults to BatchSizeDefault.
 	BatchSize int
-	// PerKeyBudget is how many identical entries (same action, subject, reason and source
-	// address) are written one by one per flush; more are counted into one summary row, so a
-	// flood from one address writes a few rows per flush, not one per request. Defaults to
-	// PerKeyBudgetDefault.
+	// PerKeyBudget is how many similar entries (same action, reason and source address) are
+	// written one by one per flush; more are counted into one summary row, so a flood from one
+	// address writes a few rows per flush, not one per request, whatever it targets. Defaults
+	// to PerKeyBudgetDefault.
 	PerKeyBudget int
 	// Logger receives write failures. Defaults to slog.Default().
 	Logger *slog.Logger
@@ -29,7 +29,7 @@ type BufferConfig struct {
 
 // Buffer defaults.
 const (
-	CapacityDefault      = 4096
+	CapacityDefault      = 500
 	FlushIntervalDefault = 50 * time.Millisecond
 	BatchSizeDefault     = 500
 	PerKeyBudgetDefault  = 20
@@ -57,9 +57,9 @@ func (c BufferConfig) WithDefaults() BufferConfig {
 
 // Buffer writes entries asynchronously in batches, so a flood of rejected requests costs one
 // statement per FlushInterval instead of one per request. No entry is dropped: beyond
-// PerKeyBudget identical entries (same action, subject, reason and source address) per flush,
-// or when the queue is full, they are counted and written as one summary row per flush whose
-// details carry {"suppressed": n} (the first such entry's fields). Add never blocks.
+// PerKeyBudget similar entries (same action, reason and source address) per flush, or when
+// Capacity entries are already waiting, they are counted and written as one summary row per
+// flush and key: the first such entry's fields, with details {"suppressed": n}. Add never blocks.
 type Buffer struct {
 	cfg     BufferConfig
 	q       Querier
@@ -67,7 +67,7 @@ type Buffer struct {
 	pending []Entry
 	over    map[overflowKey]*overflow
 	spent   map[overflowKey]int // entries written one by one per key since the last flush
-	writing int // entries taken by the writer and not yet written
+	writing int                 // entries taken by the writer and not yet written
 	kick    chan struct{}
 	flushed chan struct{} // closed and replaced after every flush (for Flush waiters)
 	done    chan struct{}
@@ -75,7 +75,7 @@ type Buffer struct {
 	wg      sync.WaitGroup
 }
 
-type overflowKey struct{ action, subject, reason, source string }
+type overflowKey struct{ action, reason, source string }
 
 type overflow struct {
 	first Entry
@@ -112,7 +112,7 @@ func (b *Buffer) Add(e Entry) {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = time.Now()
 	}
-	k := overflowKey{e.Action, e.Subject, e.Reason, addrOnly(e.SourceIP)}
+	k := overflowKey{e.Action, e.Reason, addrOnly(e.SourceIP)}
 	b.mu.Lock()
 	if len(b.pending) < b.cfg.Capacity && b.spent[k] < b.cfg.PerKeyBudget {
 		b.spent[k]++

@@ -304,7 +304,7 @@ func TestOutlookSubscriptionValidationRenewalAndLifecycle(t *testing.T) {
 	b.completed(t, "calendar.renew", conn) // a renewal inserted while one runs is absorbed
 	later := sub.Expiration.Add(-2 * time.Hour)
 	b.now.Store(&later)
-	b.graph.MaxLifetime = 20 * 24 * time.Hour // the fake's clock is real time; the test's is ahead
+	b.graph.SetMaxLifetime(20 * 24 * time.Hour) // the fake's clock is real time; the test's is ahead
 	b.insert(t, connector.RenewArgs{ConnectionID: conn, ConnKind: integration.Outlook})
 	b.eventually(t, func() bool { return b.graph.Subscriptions()[0].Renewed == 1 }, "renewed")
 	require.Len(t, b.graph.Subscriptions(), 1)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"golang.org/x/time/rate"
 
 	"github.com/wedsync/vendorhub/internal/decode"
 	"github.com/wedsync/vendorhub/internal/route"
@@ -113,6 +114,11 @@ var (
 		Help:    "Source transactions per hand-off transaction.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 	})
+	nonTransactional = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_handoff_nontransactional_skipped_total",
+		Help: "Non-transactional logical messages received and not routed (they exist even if their writer rolled back).",
+	})
+	nonTransactionalLog = rate.Sometimes{First: 10, Interval: time.Minute}
 	handoffFailures = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "vendorhub_handoff_failures_total",
 		Help: "Hand-offs rolled back, by failing sink (\"cursor\" or \"commit\" for the hand-off itself).",
@@ -121,9 +127,24 @@ var (
 
 // Route turns a batch of committed transactions into routed events, in WAL order. It is the
 // pure half of Commit; malformed envelopes are counted and logged by route.Events and skipped.
+// A non-transactional message (pg_logical_emit_message(false, …): delivered even when its
+// writer rolled back) is never routed: it is counted and logged, and only its position is
+// covered by the cursor.
 func Route(router *route.Router, batch []decode.Transaction) []route.Routed {
-	var out []route.Routed
+	n := 0
 	for i := range batch {
+		n += len(batch[i].Messages)
+	}
+	out := make([]route.Routed, 0, n)
+	for i := range batch {
+		if batch[i].XID == 0 && len(batch[i].Changes) == 0 {
+			nonTransactional.Inc()
+			nonTransactionalLog.Do(func() {
+				slog.Warn("handoff: non-transactional logical message not routed (use vendorhub.emit, which emits transactionally)",
+					"lsn", pglogrepl.LSN(batch[i].EndLSN))
+			})
+			continue
+		}
 		events, _ := route.Events(batch[i])
 		for _, ev := range events {
 			out = append(out, router.Route(ev))

@@ -161,3 +161,20 @@ func TestBroadcastReachesEveryBroadcaster(t *testing.T) {
 	require.Len(t, a.got, 1)
 	require.Len(t, b.got, 1)
 }
+
+func TestNonTransactionalMessageIsNotRouted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	counting := &handoff.CountingSink{}
+	h, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_nontx", Sinks: []handoff.Sink{counting}})
+	require.NoError(t, err)
+	nontx := tx(0x100, 0x100, "maybe-rolled-back")
+	nontx.XID = 0
+	nontx.Messages[0].Transactional = false
+	res, err := h.Commit(ctx, []decode.Transaction{nontx, tx(0x200, 0x280, "committed")}, 0x280)
+	require.NoError(t, err)
+	require.Len(t, res.Routed, 1)
+	require.Equal(t, "committed", res.Routed[0].ID)
+	require.Equal(t, uint64(0x280), res.Cursor, "the cursor still covers the message's position")
+}

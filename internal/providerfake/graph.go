@@ -38,7 +38,8 @@ type Graph struct {
 	Tokens *OAuthTokens
 	// RequireAuth makes Graph answer 401 to requests without a live access token.
 	RequireAuth bool
-	// MaxLifetime caps subscription expirationDateTime (10,080 minutes for Outlook events).
+	// MaxLifetime caps subscription expirationDateTime (10,080 minutes for Outlook events). Set it
+	// before use, or with SetMaxLifetime while requests may run.
 	MaxLifetime time.Duration
 	// ValidationTimeout bounds the validation handshake (10 s, as documented).
 	ValidationTimeout time.Duration
@@ -320,14 +321,24 @@ func (g *Graph) subJSON(s *GraphSubscription) map[string]any {
 	return m
 }
 
+// SetMaxLifetime changes MaxLifetime safely while requests may run.
+func (g *Graph) SetMaxLifetime(d time.Duration) {
+	g.mu.Lock()
+	g.MaxLifetime = d
+	g.mu.Unlock()
+}
+
 func (g *Graph) checkExpiration(raw string) (time.Time, string) {
 	exp, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
 		return time.Time{}, "expirationDateTime is not a valid DateTimeOffset."
 	}
+	g.mu.Lock()
+	maxLife := g.MaxLifetime
+	g.mu.Unlock()
 	now := time.Now()
-	if exp.After(now.Add(g.MaxLifetime)) {
-		return time.Time{}, fmt.Sprintf("Subscription expiration can only be %d minutes in the future.", int(g.MaxLifetime/time.Minute))
+	if exp.After(now.Add(maxLife)) {
+		return time.Time{}, fmt.Sprintf("Subscription expiration can only be %d minutes in the future.", int(maxLife/time.Minute))
 	}
 	if exp.Before(now.Add(45 * time.Minute)) {
 		exp = now.Add(45 * time.Minute)

@@ -144,7 +144,7 @@ $$;
 -- API caller may not see the wedding.
 create function vendorhub.wedding_vendors_busy(wedding uuid, from_at timestamptz, to_at timestamptz)
   returns table (vendor_id uuid, vendor_name text, vendor_kind text, vendor_timezone text, connection_status text,
-                 busy tstzmultirange)
+                 free boolean, busy tstzmultirange)
   language plpgsql stable security definer set search_path = ''
 as $$
 begin
@@ -157,10 +157,12 @@ begin
     return;
   end if;
   return query
-  select wv.vendor_id, x.name, x.kind, x.timezone::text, wv.status,
+  select a.vendor_id, a.name, a.kind, a.tz, a.status, a.busy = '{}'::tstzmultirange, a.busy
+  from (
+  select wv.vendor_id, x.name, x.kind, x.timezone::text as tz, wv.status,
          coalesce(range_agg(tstzrange(lower(i.busy) - x.buffer_before, upper(i.busy) + x.buffer_after))
                     filter (where i.busy is not null), '{}'::tstzmultirange)
-           * tstzmultirange(tstzrange(from_at, to_at))
+           * tstzmultirange(tstzrange(from_at, to_at)) as busy
   from public.wedding_vendors wv
   join public.vendors x on x.id = wv.vendor_id
   left join lateral (
@@ -185,29 +187,29 @@ begin
       and vendorhub.wedding_day(w.wedding_date, w.timezone) && tstzrange(from_at - x.buffer_after, to_at + x.buffer_before)
   ) i on true
   where wv.wedding_id = wedding and wv.status not in ('declined', 'cancelled')
-  group by wv.vendor_id, wv.status, x.id;
+  group by wv.vendor_id, wv.status, x.id
+  ) a
+  order by a.kind, a.name, a.vendor_id;
 end
 $$;
 
 -- SECURITY INVOKER: RLS on public.weddings decides whether the caller sees the wedding (its
 -- couple and the members of its vendors; service_role every wedding), exactly as it decides
--- whether they see its wedding_vendors and vendors. One policy check per call, not one per vendor
--- row: running the wedding_vendors and vendors policies on 40 rows took more than the query's
--- whole 20 ms budget. The lookup behind it checks the same predicate again and reveals only
--- merged busy periods inside the range, never what they are.
+-- whether they see its wedding_vendors and vendors: a wedding the caller may not see is NULL here
+-- and yields no row. One policy check per call, not one per vendor row (running the
+-- wedding_vendors and vendors policies on 40 rows took more than the query's whole 20 ms budget).
+-- The lookup behind it checks the same predicate again and reveals only merged busy periods
+-- inside the range, never what they are. The SQL-standard body is parsed at creation, so callers
+-- need no USAGE on schema vendorhub (and the Supabase CLI, which splits files on semicolons,
+-- can apply it: no BEGIN ATOMIC).
 create function public.vendor_availability(wedding uuid, from_at timestamptz, to_at timestamptz)
   returns table (
     vendor_id uuid, vendor_name text, vendor_kind text, vendor_timezone text, connection_status text,
     free boolean, busy tstzmultirange)
   language sql stable security invoker set search_path = ''
-begin atomic
-  select b.vendor_id, b.vendor_name, b.vendor_kind, b.vendor_timezone, b.connection_status,
-         b.busy = '{}'::tstzmultirange, b.busy
-  from public.weddings w
-  cross join lateral vendorhub.wedding_vendors_busy(w.id, vendor_availability.from_at, vendor_availability.to_at) b
-  where w.id = vendor_availability.wedding
-  order by b.vendor_kind, b.vendor_name, b.vendor_id;
-end;
+  return vendorhub.wedding_vendors_busy(
+    (select w.id from public.weddings w where w.id = vendor_availability.wedding),
+    vendor_availability.from_at, vendor_availability.to_at);
 comment on function public.vendor_availability(uuid, timestamptz, timestamptz) is
   'Connected vendors of a wedding with whether each is free in [from_at, to_at) (buffers applied) and its busy periods there; free is NULL when unknown.';
 

@@ -312,4 +312,3 @@ func jitter(lo, hi time.Duration) time.Duration {
 func slotFor(t *testing.T) string {
 	return fmt.Sprintf("vh_chaos_%d_%d", os.Getpid(), seq.Add(1))
 }
-
