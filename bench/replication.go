@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,7 +46,9 @@ const (
 //   - replication.ratio_vs_pg_recvlogical: decode+route of a 200,000-event backlog by the
 //     sidecar's stream (durable routes stubbed) against pg_recvlogical (pgoutput, same
 //     publication, messages on) draining the same backlog from its own slot to /dev/null;
-//     five interleaved rounds, medians;
+//     five interleaved rounds, medians; each client's CPU time per event is recorded too
+//     (pg_recvlogical's rusage; this process's for the sidecar), as it depends less on the
+//     machine's load than wall time;
 //   - replication.durable_events_per_s and replication.peak_rss_mib: the real `vendorhub run`
 //     binary (probe sink: one River job per event, unique on the event key) draining the same
 //     backlog, wall time from process start to the last event's job, and the process's peak
@@ -91,24 +94,30 @@ func benchReplication(ctx context.Context, env *Env) error {
 		return err
 	}
 
-	var recvRates, stubRates []float64
+	var recvRates, stubRates, recvCPU, stubCPU []float64
 	for i := range replRounds {
-		d, err := replRecvlogical(ctx, db.URL, recvSlots[i], end)
+		d, cpu, err := replRecvlogical(ctx, db.URL, recvSlots[i], end)
 		if err != nil {
 			return err
 		}
 		recvRates = append(recvRates, replBacklogEvents/d.Seconds())
+		recvCPU = append(recvCPU, cpu.Seconds()*1e6/replBacklogEvents)
+		before := selfCPU()
 		d, err = replStub(ctx, db.URL, db.Pool, stubSlots[i])
 		if err != nil {
 			return err
 		}
+		stubCPU = append(stubCPU, (selfCPU()-before).Seconds()*1e6/replBacklogEvents)
 		stubRates = append(stubRates, replBacklogEvents/d.Seconds())
-		env.Logf("round %d: pg_recvlogical %.0f events/s, sidecar decode+route %.0f events/s", i+1, recvRates[i], stubRates[i])
+		env.Logf("round %d: pg_recvlogical %.0f events/s (%.2f µs CPU/event), sidecar decode+route %.0f events/s (%.2f µs CPU/event)",
+			i+1, recvRates[i], recvCPU[i], stubRates[i], stubCPU[i])
 	}
 	recv, stub := median(recvRates), median(stubRates)
 	env.Record("replication.pg_recvlogical_events_per_s", recv)
 	env.Record("replication.decode_route_events_per_s", stub)
 	env.Record("replication.ratio_vs_pg_recvlogical", stub/recv)
+	env.Record("replication.pg_recvlogical_cpu_us_per_event", median(recvCPU))
+	env.Record("replication.decode_route_cpu_us_per_event", median(stubCPU))
 
 	d, rss, err := replDurable(ctx, bin, db.URL, db.Pool, durableSlot, marker)
 	if err != nil {
@@ -165,8 +174,18 @@ select id::text from (select gen_random_uuid() as id) g,
 	return marker, end, err
 }
 
-// replRecvlogical drains slot to end with pg_recvlogical, output to /dev/null.
-func replRecvlogical(ctx context.Context, dbURL, slot, end string) (time.Duration, error) {
+// selfCPU is the CPU time (user + system) this process used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// replRecvlogical drains slot to end with pg_recvlogical, output to /dev/null; it returns
+// the wall time and pg_recvlogical's CPU time.
+func replRecvlogical(ctx context.Context, dbURL, slot, end string) (time.Duration, time.Duration, error) {
 	bin := "pg_recvlogical"
 	if p, err := exec.LookPath(bin); err == nil {
 		bin = p
@@ -178,9 +197,9 @@ func replRecvlogical(ctx context.Context, dbURL, slot, end string) (time.Duratio
 	began := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("pg_recvlogical: %w: %s", err, out)
+		return 0, 0, fmt.Errorf("pg_recvlogical: %w: %s", err, out)
 	}
-	return time.Since(began), nil
+	return time.Since(began), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 // stubCommitter routes every batch (the pure half of the hand-off) and makes nothing durable.

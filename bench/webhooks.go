@@ -1,6 +1,10 @@
 package main
 
 import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -143,7 +147,33 @@ func benchWebhooks(ctx context.Context, env *Env) error {
 	}
 
 	// Phase 1: throughput, closed loop.
+	pgCPU := func() float64 {
+		rows, _ := pool.Query(ctx, `select pid from pg_stat_activity where datname = current_database() or backend_type <> 'client backend'`)
+		var total float64
+		for rows.Next() {
+			var pid int
+			rows.Scan(&pid)
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue
+			}
+			f := strings.Fields(string(b)[strings.LastIndex(string(b), ")")+2:])
+			u, _ := strconv.ParseFloat(f[11], 64)
+			st, _ := strconv.ParseFloat(f[12], 64)
+			total += (u + st) / 100
+		}
+		rows.Close()
+		return total
+	}
+	selfCPU := func() float64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+	}
+	pg0, go0 := pgCPU(), selfCPU()
 	lat, elapsed, err := whClosedLoop(ctx, whWorkers, whDuration, valid, whClient(whWorkers, nil))
+	pg1, go1 := pgCPU(), selfCPU()
+	env.Logf("CPU per request: postgres %.0fµs, go (client+server) %.0fµs", (pg1-pg0)/float64(len(lat))*1e6, (go1-go0)/float64(len(lat))*1e6)
 	if err != nil {
 		return err
 	}

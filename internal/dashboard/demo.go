@@ -285,7 +285,7 @@ func (s *Server) serveNotificationSettings(w http.ResponseWriter, r *http.Reques
 		"Channels": Channels, "VendorOn": vendorOn, "TZ": tz, "QuietStart": qs, "QuietEnd": qe, "Zones": zones,
 		"Devices": devices, "VendorCategories": VendorCategories, "VendorChannels": VendorChannels,
 		"SupabaseJSMissing": s.cfg.SupabaseJS == "",
-		"Config": demoConfig{AnonKey: anon, Token: token, UserID: u.ID, UserName: u.Name}})
+		"Config":            demoConfig{AnonKey: anon, Token: token, UserID: u.ID, UserName: u.Name}})
 }
 
 func contains(xs []string, x string) bool {

@@ -133,7 +133,7 @@ func TestNoDuplicateEmailAfterKill(t *testing.T) {
 	})
 	require.Eventually(t, func() bool {
 		return nt.Count(t, db.Pool, `select count(*) from public.deliveries where notification_id = $1 and status = 'sent'`, n) == 1
-	}, 60*time.Second, 100*time.Millisecond, "the restarted worker never recorded the email")
+	}, 2*time.Minute, 100*time.Millisecond, "the restarted worker never recorded the email")
 
 	reqs := fake.Requests()
 	require.Len(t, reqs, 2, "the restarted worker asked again")

@@ -222,3 +222,27 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestBadJobs: a job naming an unknown channel is cancelled with a clear error; a job whose
+// notification is gone completes without sending; neither touches a provider.
+func TestBadJobs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, deliver.Config{})
+	ctx := context.Background()
+	u := nt.NewUser(t, e.db.Pool, nt.User{Devices: 1})
+	bad, err := e.client.Insert(ctx, notify.DeliverArgs{NotificationID: "00000000-0000-4000-8000-000000000001", UserID: u.ID, Channel: "fax"}, nil)
+	require.NoError(t, err)
+	gone, err := e.client.Insert(ctx, notify.DeliverArgs{NotificationID: "00000000-0000-4000-8000-000000000002", UserID: u.ID, Channel: "push"}, nil)
+	require.NoError(t, err)
+	state := func(id int64) (string, string) {
+		var s, errs string
+		require.NoError(t, e.db.Pool.QueryRow(ctx, `select state, coalesce(errors[1]->>'error', '') from river.river_job where id = $1`, id).Scan(&s, &errs))
+		return s, errs
+	}
+	require.Eventually(t, func() bool { s, _ := state(bad.Job.ID); return s == "cancelled" }, 10*time.Second, 20*time.Millisecond)
+	_, errs := state(bad.Job.ID)
+	require.Contains(t, errs, `invalid channel "fax"`)
+	require.Eventually(t, func() bool { s, _ := state(gone.Job.ID); return s == "completed" }, 10*time.Second, 20*time.Millisecond)
+	require.Zero(t, e.fcm.Len())
+	require.Zero(t, nt.Count(t, e.db.Pool, `select count(*) from public.deliveries`))
+}

@@ -119,7 +119,7 @@ var (
 		Help: "Non-transactional logical messages received and not routed (they exist even if their writer rolled back).",
 	})
 	nonTransactionalLog = rate.Sometimes{First: 10, Interval: time.Minute}
-	handoffFailures = promauto.NewCounterVec(prometheus.CounterOpts{
+	handoffFailures     = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "vendorhub_handoff_failures_total",
 		Help: "Hand-offs rolled back, by failing sink (\"cursor\" or \"commit\" for the hand-off itself).",
 	}, []string{"sink"})

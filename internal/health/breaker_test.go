@@ -62,7 +62,9 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 	breakers, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: 2 * time.Second}, nil)
 	require.NoError(t, err)
 	written := make(chan health.Transition, 8)
-	rec, err := health.NewRecorder(db.Pool, health.RecorderConfig{Instance: "test-instance", Logger: quiet, Retry: 10 * time.Millisecond})
+	var client *river.Client[pgx.Tx]
+	rec, err := health.NewRecorder(db.Pool, health.RecorderConfig{Instance: "test-instance", Logger: quiet, Retry: 10 * time.Millisecond,
+		AlertWebhook: true, River: func() *river.Client[pgx.Tx] { return client }})
 	require.NoError(t, err)
 	rec.Written = written
 	breakers.OnChange(rec.Notify)
@@ -72,12 +74,15 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 	t.Cleanup(func() { stopRec(); <-recDone })
 
 	worker, err := deliver.NewWorker(db.Pool, deliver.Config{
-		Senders:   map[channel.Kind]channel.Sender{channel.Push: breakers.Sender(fcm), channel.Email: breakers.Sender(resend)},
+		Senders:     map[channel.Kind]channel.Sender{channel.Push: breakers.Sender(fcm), channel.Email: breakers.Sender(resend)},
 		MaxAttempts: 1, Logger: quiet}) // a failed attempt gives up and falls back at once
 	require.NoError(t, err)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
-	client, err := jobs.NewClient(db.Pool, jobs.Config{ID: "health-test", Workers: workers, Logger: quiet,
+	alerts, err := health.NewAlertWorker(health.AlertConfig{URL: "http://127.0.0.1:9/alerts"}) // its queue is not worked here
+	require.NoError(t, err)
+	river.AddWorker(workers, alerts)
+	client, err = jobs.NewClient(db.Pool, jobs.Config{ID: "health-test", Workers: workers, Logger: quiet,
 		Queues: map[string]river.QueueConfig{notify.Queue: {MaxWorkers: 1}}}) // jobs run in insertion order
 	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
@@ -204,6 +209,11 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 		require.NoError(t, db.Pool.QueryRow(ctx, `select count(*) from public.notifications
 			where user_id = $1 and event_key = 'breaker/' || $2 and category = 'integration_failure'`, operator, x.ID).Scan(&alerts))
 		require.Equal(t, 1, alerts, "operator alerts of transition %d", i)
+
+		var jobsN int
+		require.NoError(t, db.Pool.QueryRow(ctx, `select count(*) from river.river_job
+			where kind = 'health.alert' and args->>'transition_id' = $1 and args->>'to' = $2`, x.ID, x.To).Scan(&jobsN))
+		require.Equal(t, 1, jobsN, "alert webhook jobs of transition %d", i)
 	}
 
 	// The dashboard's statistics saw the calls.

@@ -24,6 +24,8 @@ const ActionBreakerChanged = "breaker.changed"
 const (
 	RecorderQueueDefault = 256
 	RetryDefault         = 2 * time.Second
+	// RecorderMaxAttemptsDefault is RecorderConfig.MaxAttempts' default.
+	RecorderMaxAttemptsDefault = 60
 )
 
 // RecorderConfig configures a Recorder.
@@ -42,6 +44,10 @@ type RecorderConfig struct {
 	// Retry is the wait before writing a transition again after a database error. Defaults
 	// to RetryDefault (2 s).
 	Retry time.Duration
+	// MaxAttempts bounds the writes of one transition; then it is dropped, logged and
+	// counted (so one bad transition cannot block the others). Defaults to
+	// RecorderMaxAttemptsDefault (60: two minutes at the default Retry).
+	MaxAttempts int
 	// Logger receives write failures. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -59,6 +65,7 @@ type Recorder struct {
 func NewRecorder(pool *pgxpool.Pool, cfg RecorderConfig) (*Recorder, error) {
 	cfg.Queue = cmp.Or(cfg.Queue, RecorderQueueDefault)
 	cfg.Retry = cmp.Or(cfg.Retry, RetryDefault)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, RecorderMaxAttemptsDefault)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -87,13 +94,19 @@ func (r *Recorder) Run(ctx context.Context) error {
 			r.drain()
 			return nil
 		case t := <-r.ch:
-			for {
+			for attempt := 1; ; attempt++ {
 				err := r.write(ctx, t)
 				if err == nil {
 					break
 				}
 				if ctx.Err() != nil {
 					r.cfg.Logger.Error("health: breaker transition not recorded at shutdown", "breaker", t.Breaker, "err", err)
+					break
+				}
+				if attempt >= r.cfg.MaxAttempts {
+					transitionsDropped.Inc()
+					r.cfg.Logger.Error("health: breaker transition dropped after repeated failures", "breaker", t.Breaker,
+						"to", t.To, "attempts", attempt, "err", err)
 					break
 				}
 				r.cfg.Logger.Warn("health: recording breaker transition failed; retrying", "breaker", t.Breaker, "err", err)

@@ -539,8 +539,11 @@ func dataString(raw json.RawMessage, key string) string {
 	return s
 }
 
-// notificationData is the data of an in-app row: what the app needs to open the subject.
+// notificationData is the data of an in-app row: what the app needs to open the subject
+// (not the participant list, which a group chat would copy into every row).
 func notificationData(ev event.Event) []byte {
-	b, _ := json.Marshal(map[string]any{"event_type": ev.Type, "event_id": ev.ID, "subject": ev.Subject})
+	sub := ev.Subject
+	sub.Participants = nil
+	b, _ := json.Marshal(map[string]any{"event_type": ev.Type, "event_id": ev.ID, "subject": sub})
 	return b
 }

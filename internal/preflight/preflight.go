@@ -40,6 +40,7 @@ const (
 	CheckSenderTimeout   CheckID = "wal_sender_timeout"
 	CheckPublication     CheckID = "publication"
 	CheckReplicaIdentity CheckID = "replica_identity"
+	CheckMigrations      CheckID = "migrations"
 )
 
 // Level is how a finding affects the start.
@@ -328,6 +329,27 @@ from pg_replication_slots where slot_name = $1`, cfg.Slot).Scan(&plugin, &databa
 			Fix: fmt.Sprintf("it must exceed twice VENDORHUB_STATUS_INTERVAL (%s): lower the interval or raise wal_sender_timeout", cfg.StatusInterval)})
 	default:
 		r.ok(CheckSenderTimeout, "wal_sender_timeout = %s (status every %s)", timeout, cfg.StatusInterval)
+	}
+
+	var cursorTable, riverTable bool
+	if err := conn.QueryRow(ctx, `
+select exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'vendorhub' and c.relname = 'replication_cursor'),
+       exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'river' and c.relname = 'river_job')`).
+		Scan(&cursorTable, &riverTable); err != nil {
+		return fmt.Errorf("preflight: read schema: %w", err)
+	}
+	if !cursorTable || !riverTable {
+		var missing []string
+		if !cursorTable {
+			missing = append(missing, "vendorhub.replication_cursor")
+		}
+		if !riverTable {
+			missing = append(missing, "river.river_job")
+		}
+		r.fail(&Failure{Check: CheckMigrations, Setting: "tables " + strings.Join(missing, ", "), Found: "missing",
+			Fix: "apply the migrations: vendorhub migrate, or supabase db push"})
+	} else {
+		r.ok(CheckMigrations, "replication cursor and River tables exist")
 	}
 
 	var (

@@ -134,3 +134,13 @@ func TestRefusesStatusIntervalAboveHalfTheSenderTimeout(t *testing.T) {
 	require.NotNil(t, f, "%v", err)
 	require.Contains(t, f.Fix, "VENDORHUB_STATUS_INTERVAL")
 }
+
+func TestRefusesADatabaseWithoutTheMigrations(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmptyDB(t)
+	_, err := preflight.Check(context.Background(), preflight.Config{URL: db.URL})
+	f := failure(err, preflight.CheckMigrations)
+	require.NotNil(t, f, "%v", err)
+	require.Contains(t, f.Setting, "vendorhub.replication_cursor")
+	require.Contains(t, f.Fix, "vendorhub migrate")
+}

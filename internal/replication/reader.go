@@ -112,9 +112,6 @@ func (r *reader) loop(ctx context.Context) error {
 			}
 			var netErr net.Error
 			if errors.As(err, &netErr) && netErr.Timeout() {
-				if ctx.Err() != nil {
-					return nil
-				}
 				continue
 			}
 			return fmt.Errorf("replication: receive: %w", err)

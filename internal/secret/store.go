@@ -174,6 +174,11 @@ on conflict (key_id) do nothing returning true`, id, k.check[id]).Scan(&inserted
 				return err
 			}
 		}
+		// A key id registered by the migration for rows that predate it has no check value yet.
+		if _, err := q.Exec(ctx, `update vendorhub.encryption_keys set check_value = $2 where key_id = $1 and check_value = $3`,
+			id, k.check[id], make([]byte, 16)); err != nil {
+			return fmt.Errorf("secret: register key %q: %w", id, err)
+		}
 		var check []byte
 		var retired *time.Time
 		if err := q.QueryRow(ctx, `select check_value, retired_at from vendorhub.encryption_keys where key_id = $1`, id).Scan(&check, &retired); err != nil {

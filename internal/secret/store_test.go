@@ -143,6 +143,13 @@ func TestKeyIDReusedForOtherMaterial(t *testing.T) {
 	var mm *secret.KeyMismatchError
 	require.ErrorAs(t, err, &mm)
 	require.Equal(t, "kid1", mm.KeyID)
+
+	// A key id the migration registered for older rows (no check value yet) takes the first
+	// keyring's check value, and is then held to it.
+	_, err = db.Pool.Exec(ctx, `insert into vendorhub.encryption_keys (key_id, check_value) values ('legacy', $1)`, make([]byte, 16))
+	require.NoError(t, err)
+	require.NoError(t, mustKeyring(t, "legacy:"+keyB64(5)).Register(ctx, db.Pool))
+	require.ErrorAs(t, mustKeyring(t, "legacy:"+keyB64(6)).Register(ctx, db.Pool), &mm)
 }
 
 // A write under the key being retired either lands first and blocks the retirement, or waits and

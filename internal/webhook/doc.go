@@ -10,7 +10,8 @@
 //  3. the body size limit (Config.MaxBodyBytes)                                     → 413
 //  4. the source's content type                                                     → 415
 //  5. a known, enabled connection of the source's kind                              → 404 / 410
-//  6. the source's signature (signature package), timestamp within tolerance        → 401
+//  6. the source's signature (signature package), timestamp within tolerance, or an
+//     unexpired Google channel / Graph subscription                                → 401
 //  7. a decodable body (JSON that Postgres jsonb accepts, or Twilio's form)         → 400
 //  8. the per-connection limit (local bucket, then a per-second counter shared by every
 //     instance in vendorhub.webhook_rate_windows, with the per-address one)        → 429

@@ -116,8 +116,8 @@ func (s *sender) validBody(n int) []byte {
 	case webhook.SourceGoogleCalendar:
 		return nil
 	case webhook.SourceOutlook:
-		return []byte(fmt.Sprintf(`{"value":[{"subscriptionId":"sub-%d","clientState":%q,"changeType":"updated","resource":"me/events/%d"}]}`,
-			n, s.b.secrets[s.src], n))
+		return []byte(fmt.Sprintf(`{"value":[{"subscriptionId":"sub-%d","clientState":%q,"changeType":"updated","resource":"me/events/%d","subscriptionExpirationDateTime":%q}]}`,
+			n, s.b.secrets[s.src], n, s.b.now.Add(6*24*time.Hour).UTC().Format(time.RFC3339)))
 	default:
 		return []byte(fmt.Sprintf(`{"type":"lead.created","data":{"n":%d,"name":"Ada"}}`, n))
 	}
@@ -167,6 +167,7 @@ func (s *sender) request(t *testing.T, n int, body []byte, ts time.Time) *http.R
 		req.Header.Set("X-Goog-Resource-State", "exists")
 		req.Header.Set("X-Goog-Resource-ID", "res-1")
 		req.Header.Set("X-Goog-Message-Number", fmt.Sprint(n+1))
+		req.Header.Set("X-Goog-Channel-Expiration", s.b.now.Add(7*24*time.Hour).UTC().Format(http.TimeFormat))
 	case webhook.SourceOutlook:
 		// clientState is inside the body.
 	}
@@ -285,15 +286,30 @@ func TestIngressPerSource(t *testing.T) {
 			require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 			require.Equal(t, 1, b.auditRows(t, audit.ActionWebhookRejected, src, "signature mismatch"))
 
-			// stale or future timestamp → 401 (only Standard Webhooks and Svix sign a timestamp;
-			// the other schemes carry none, their replays are absorbed as duplicates)
-			if src == webhook.SourceStandard || src == webhook.SourceResend {
+			// stale or future timestamp → 401. Standard Webhooks and Svix sign a timestamp (both
+			// directions checked); Google and Graph notifications carry their channel's or
+			// subscription's expiry (an expired one is a replay). Twilio and the Zapier bridges
+			// carry no time at all: their replays are absorbed as duplicates.
+			switch src {
+			case webhook.SourceStandard, webhook.SourceResend:
 				for _, ts := range []time.Time{b.now.Add(-6 * time.Minute), b.now.Add(6 * time.Minute)} {
 					resp, _ = do(t, s.request(t, 3, s.validBody(3), ts))
 					require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 				}
 				require.Equal(t, 1, b.auditRows(t, audit.ActionWebhookRejected, src, "timestamp too old"))
 				require.Equal(t, 1, b.auditRows(t, audit.ActionWebhookRejected, src, "timestamp too far in the future"))
+			case webhook.SourceGoogleCalendar:
+				req := s.request(t, 3, nil, b.now)
+				req.Header.Set("X-Goog-Channel-Expiration", b.now.Add(-6*time.Minute).UTC().Format(http.TimeFormat))
+				resp, _ = do(t, req)
+				require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+				require.Equal(t, 1, b.auditRows(t, audit.ActionWebhookRejected, src, "channel expired"))
+			case webhook.SourceOutlook:
+				stale := fmt.Sprintf(`{"value":[{"clientState":%q,"resource":"r","subscriptionExpirationDateTime":%q}]}`,
+					b.secrets[src], b.now.Add(-6*time.Minute).UTC().Format(time.RFC3339))
+				resp, _ = do(t, s.request(t, 3, []byte(stale), b.now))
+				require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+				require.Equal(t, 1, b.auditRows(t, audit.ActionWebhookRejected, src, "subscription expired"))
 			}
 
 			// oversized → 413

@@ -210,8 +210,22 @@ func decodeZapier(in *inbound, _ signature.Message) (accepted, error) {
 	return accepted{eventID: id, payload: p}, nil
 }
 
+// verifyGoogle checks the channel token; Google signs no timestamp, but a notification of a
+// channel that expired (X-Goog-Channel-Expiration, beyond the tolerance) is a replay.
 func verifyGoogle(in *inbound) (signature.Message, error) {
-	return signature.Message{}, verifyShared(in, in.r.Header.Get("X-Goog-Channel-Token"), "X-Goog-Channel-Token")
+	if err := verifyShared(in, in.r.Header.Get("X-Goog-Channel-Token"), "X-Goog-Channel-Token"); err != nil {
+		return signature.Message{}, err
+	}
+	if exp := in.r.Header.Get("X-Goog-Channel-Expiration"); exp != "" {
+		t, err := http.ParseTime(exp)
+		if err != nil {
+			return signature.Message{}, &signature.Error{Kind: signature.ErrInvalidTimestamp, Detail: "X-Goog-Channel-Expiration"}
+		}
+		if in.now.Sub(t) > in.tolerance {
+			return signature.Message{}, &signature.Error{Kind: signature.ErrTimestampTooOld, Detail: "channel expired (X-Goog-Channel-Expiration)"}
+		}
+	}
+	return signature.Message{}, nil
 }
 
 // googleHeaders are stored as the payload of a Google notification (its body is empty).
@@ -260,6 +274,10 @@ func decodeGoogle(in *inbound, _ signature.Message) (accepted, error) {
 type graphNotifications struct {
 	Value []struct {
 		ClientState *string `json:"clientState"`
+		// SubscriptionExpiration: a change notification of an expired subscription is a replay
+		// (lifecycle notifications, e.g. subscriptionRemoved, may legitimately come after it).
+		SubscriptionExpiration *time.Time `json:"subscriptionExpirationDateTime"`
+		LifecycleEvent         string     `json:"lifecycleEvent"`
 	} `json:"value"`
 }
 
@@ -280,6 +298,9 @@ func verifyGraph(in *inbound) (signature.Message, error) {
 		}
 		if err := verifyShared(in, presented, "clientState"); err != nil {
 			return signature.Message{}, err
+		}
+		if exp := item.SubscriptionExpiration; exp != nil && item.LifecycleEvent == "" && in.now.Sub(*exp) > in.tolerance {
+			return signature.Message{}, &signature.Error{Kind: signature.ErrTimestampTooOld, Detail: "subscription expired (subscriptionExpirationDateTime)"}
 		}
 	}
 	return signature.Message{}, nil

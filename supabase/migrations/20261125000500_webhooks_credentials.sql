@@ -47,9 +47,9 @@ begin
 end
 $$;
 
--- Credentials written before this migration keep working: their key ids are registered without
--- a check value they cannot have (a zero value that no real key produces is refused by Register
--- only if that key is configured with different material).
+-- Credentials written before this migration keep working: their key ids are registered with an
+-- all-zero check value, which the sidecar's keyring replaces with the real one when it first
+-- registers that key (secret.Keyring.Register).
 insert into vendorhub.encryption_keys (key_id, check_value)
 select distinct c.key_id, '\x00000000000000000000000000000000'::bytea from vendorhub.integration_credentials c
 on conflict do nothing;
@@ -86,17 +86,26 @@ comment on table vendorhub.webhook_rate_windows is
 alter table vendorhub.webhook_rate_windows enable row level security;
 
 -- webhook.received per inserted row, emitted once per statement (transition table) instead of a
--- row trigger: the ingress stores hundreds of webhooks per statement, and the per-row trigger
--- call (plus a connection lookup per row) was most of its cost. Same events, same envelope.
+-- row trigger: the ingress stores hundreds of webhooks per statement, and a trigger call plus a
+-- vendorhub.emit() call per row were most of its database cost. The envelope is exactly the one
+-- vendorhub.emit() writes ({id, type, occurred_at, subject without nulls, data, actor when set};
+-- no wedding_id), built set-wise; internal/emit's tests check it like every other type.
 create or replace function vendorhub.emit_webhook_received() returns trigger
   language plpgsql security definer set search_path = ''
 as $$
+declare
+  actor uuid := auth.uid();
 begin
-  perform vendorhub.emit('webhook.received', null,
-    jsonb_build_object('table', 'webhook_inbox', 'id', i.id, 'vendor_id', c.vendor_id),
+  perform pg_logical_emit_message(true, 'vendorhub', (
     jsonb_build_object(
-      'inbox_id', i.id, 'source', i.source, 'connection_id', i.connection_id,
-      'provider_event_id', i.provider_event_id))
+      'id', gen_random_uuid(),
+      'type', 'webhook.received',
+      'occurred_at', now(),
+      'subject', jsonb_strip_nulls(jsonb_build_object('table', 'webhook_inbox', 'id', i.id, 'vendor_id', c.vendor_id)),
+      'data', jsonb_build_object(
+        'inbox_id', i.id, 'source', i.source, 'connection_id', i.connection_id,
+        'provider_event_id', i.provider_event_id))
+    || case when actor is null then '{}'::jsonb else jsonb_build_object('actor', actor) end)::text)
   from inserted i
   left join public.integration_connections c on c.id = i.connection_id;
   return null;
@@ -381,7 +390,7 @@ grant select, insert, update, delete on public.webhook_endpoints, public.webhook
 revoke all on vendorhub.encryption_keys, vendorhub.webhook_endpoint_secrets, vendorhub.webhook_rate_windows
   from public, anon, authenticated;
 grant select, insert, update, delete on vendorhub.webhook_endpoint_secrets, vendorhub.webhook_rate_windows to service_role;
-grant select, insert on vendorhub.encryption_keys to service_role;
+grant select, insert, update (check_value, retired_at) on vendorhub.encryption_keys to service_role;
 
 revoke execute on function vendorhub.sealed_key_usable(), vendorhub.webhook_rate_hit(text[], integer[]),
   vendorhub.webhook_store(text[], uuid[], text[], jsonb[], jsonb[]),

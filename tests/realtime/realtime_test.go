@@ -312,6 +312,7 @@ func (n *node) finish() map[string]any {
 
 // TestSupabaseJSAgainstVendorhubDev runs the scenarios against one `vendorhub dev`.
 func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
+	t.Parallel()
 	dev := start(t, freeAddr(t), []string{"VENDORHUB_DEV_DB_PORT=" + strings.Split(freeAddr(t), ":")[1]}, "dev")
 	dev.waitReady(t)
 	dbURL := dev.databaseURL(t)
@@ -367,11 +368,12 @@ func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
 	t.Run("tokens", func(t *testing.T) {
 		expired, err := auth.MintUser(auth.DevJWTSecret, auth.UserToken{UserID: who["ava"].id, IssuedAt: time.Now().Add(-2 * time.Hour), TTL: time.Hour})
 		require.NoError(t, err)
+		n := runNode(t, "tokens.mjs", with("EXPIRED_TOKEN", expired))
+		n.expect("need-tokens")
 		now := time.Now()
 		short, err := auth.MintUser(auth.DevJWTSecret, auth.UserToken{UserID: who["ava"].id, IssuedAt: now, TTL: 4 * time.Second})
 		require.NoError(t, err)
-		n := runNode(t, "tokens.mjs", with("EXPIRED_TOKEN", expired, "SHORT_TOKEN", short,
-			"SHORT_EXP", fmt.Sprint(now.Add(4*time.Second).Unix()), "LONG_TOKEN", token(t, who["ava"], time.Hour)))
+		n.reply(map[string]any{"short": short, "exp": now.Add(4 * time.Second).Unix(), "long": token(t, who["ava"], time.Hour)})
 		n.expect("expired")
 		n.reply(map[string]string{"message_id": sendMessage(t, dbURL, who["noah"].id, seedConversation, "still there?")})
 		n.finish()

@@ -7,10 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/auth"
@@ -284,7 +283,7 @@ func (ch *channel) armExpiry() {
 	}
 	ch.expTimer = time.AfterFunc(max(d, 0), func() {
 		ago := ch.conn.gw.cfg.Now().Sub(ch.claims.ExpiresAt)
-		ch.conn.closeChannel(ch, "system", "Token has expired "+itoa(int64(ago.Seconds()))+" seconds ago")
+		ch.conn.closeChannel(ch, "system", "Token has expired "+strconv.FormatInt(max(int64(ago.Seconds()), 0), 10)+" seconds ago")
 	})
 }
 
@@ -485,10 +484,3 @@ func (c *conn) mayWrite(ctx context.Context, ch *channel, ext string) (bool, err
 	c.mu.Unlock()
 	return ok, nil
 }
-
-func itoa(n int64) string {
-	b, _ := json.Marshal(max(n, 0))
-	return string(b)
-}
-
-var _ = websocket.StatusNormalClosure

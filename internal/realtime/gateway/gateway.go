@@ -18,10 +18,13 @@ import (
 
 // Paths served by Handler.
 const (
-	WebSocketPath      = "/realtime/v1/websocket"
-	SelfHostedWSPath   = "/socket/websocket"
-	BroadcastPath      = "/realtime/v1/api/broadcast"
-	BroadcastOnePath   = "/realtime/v1/api/broadcast/{topic}/events/{event}"
+	WebSocketPath    = "/realtime/v1/websocket"                            // what supabase-js derives from SUPABASE_URL
+	SelfHostedWSPath = "/socket/websocket"                                 // self-hosted Realtime's path
+	BroadcastPath    = "/realtime/v1/api/broadcast"                        // REST batch broadcast
+	BroadcastOnePath = "/realtime/v1/api/broadcast/{topic}/events/{event}" // REST single broadcast (httpSend)
+)
+
+const (
 	protocolV1         = "1.0.0"
 	protocolV2         = "2.0.0"
 	phoenixTopic       = "phoenix"

@@ -2,6 +2,9 @@ package gateway_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/audit"
@@ -640,4 +645,34 @@ func TestSidecarBroadcastSkipsActorWithoutSelf(t *testing.T) {
 	}
 	b.marker(t, topic, "after-own-message")
 	requireMarker(t, alice, "after-own-message")
+}
+
+// Projects on asymmetric signing keys: the apikey and the user's token are ES256 JWTs checked
+// against the project's JWKS.
+func TestAsymmetricSigningKeys(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
+	require.NoError(t, err)
+	v, err := auth.NewVerifier(auth.Config{JWKS: jwks})
+	require.NoError(t, err)
+	b := setup(t, func(c *gateway.Config) { c.Verifier = v })
+	ctx := tctx(t)
+	anon, err := auth.MintSigned("ES256", "k1", key, jwt.MapClaims{"role": "anon", "exp": time.Now().Add(time.Hour).Unix()})
+	require.NoError(t, err)
+	alice, err := auth.MintSigned("ES256", "k1", key, auth.UserToken{UserID: b.fx.alice}.Claims())
+	require.NoError(t, err)
+
+	_, err = rtclient.Dial(ctx, rtclient.Options{URL: b.srv.URL, APIKey: auth.DevAnonKey})
+	var de *rtclient.DialError
+	require.True(t, errors.As(err, &de), "an HS256 key is refused without a JWT secret")
+	require.Equal(t, http.StatusUnauthorized, de.Status)
+	c, err := rtclient.Dial(ctx, rtclient.Options{URL: b.srv.URL, APIKey: anon})
+	require.NoError(t, err)
+	defer c.CloseNow()
+	ch, err := c.Join(ctx, "conversation:"+b.fx.conversation, rtclient.JoinConfig{Private: true, AccessToken: alice})
+	require.NoError(t, err)
+	b.marker(t, "conversation:"+b.fx.conversation, "es256")
+	requireMarker(t, ch, "es256")
 }

@@ -4,8 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/wedsync/vendorhub/internal/audit"
 )
 
 // Kind is the River job kind of a delivery attempt.
@@ -51,8 +49,6 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock for signatures, retries and disabling. Defaults to time.Now.
 	Now func() time.Time
-	// Audit receives endpoint disabling. Defaults to none (written with audit.Write instead).
-	Audit *audit.Buffer
 	// Logger receives operational errors. Defaults to slog.Default().
 	Logger *slog.Logger
 }
