@@ -1,10 +1,6 @@
 package main
 
 import (
-	"os"
-	"strconv"
-	"strings"
-	"syscall"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -37,6 +33,7 @@ const (
 	whFixedRate   = 1000             // valid requests/s of the flood comparison (open loop), from 4 addresses
 	whFloodRate   = 2000             // bad-signature requests/s of the flood (open loop), from 127.0.0.2
 	whFloodIPRate = 500              // per-address limit of the flood phase (above each valid address's 250/s)
+	whWriters     = 4                // concurrent inbox batch writers
 )
 
 // benchWebhooks measures the ingress end to end on one machine, load generator included:
@@ -95,7 +92,7 @@ func benchWebhooks(ctx context.Context, env *Env) error {
 	defer auditLog.Close()
 	serve := func(ipRate float64) (string, func(), error) {
 		h, err := webhook.New(pool, k, auditLog, webhook.Config{IPRate: ipRate, IPBurst: int(ipRate), ConnectionRate: 10_000,
-			ConnectionBurst: 10_000, Logger: quiet})
+			ConnectionBurst: 10_000, Writers: whWriters, Logger: quiet})
 		if err != nil {
 			return "", nil, err
 		}
@@ -147,33 +144,7 @@ func benchWebhooks(ctx context.Context, env *Env) error {
 	}
 
 	// Phase 1: throughput, closed loop.
-	pgCPU := func() float64 {
-		rows, _ := pool.Query(ctx, `select pid from pg_stat_activity where datname = current_database() or backend_type <> 'client backend'`)
-		var total float64
-		for rows.Next() {
-			var pid int
-			rows.Scan(&pid)
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-			if err != nil {
-				continue
-			}
-			f := strings.Fields(string(b)[strings.LastIndex(string(b), ")")+2:])
-			u, _ := strconv.ParseFloat(f[11], 64)
-			st, _ := strconv.ParseFloat(f[12], 64)
-			total += (u + st) / 100
-		}
-		rows.Close()
-		return total
-	}
-	selfCPU := func() float64 {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
-	}
-	pg0, go0 := pgCPU(), selfCPU()
 	lat, elapsed, err := whClosedLoop(ctx, whWorkers, whDuration, valid, whClient(whWorkers, nil))
-	pg1, go1 := pgCPU(), selfCPU()
-	env.Logf("CPU per request: postgres %.0fµs, go (client+server) %.0fµs", (pg1-pg0)/float64(len(lat))*1e6, (go1-go0)/float64(len(lat))*1e6)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,7 +35,16 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	dir := filepath.Join(os.TempDir(), "vendorhub-replication-test-bin")
+	// One directory per test process (pgtest.Main exits, so it cannot be removed on the way
+	// out): those of processes that are gone are removed first.
+	stale, _ := filepath.Glob(filepath.Join(os.TempDir(), "vendorhub-replication-test-*"))
+	for _, d := range stale {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "vendorhub-replication-test-"))
+		if err != nil || syscall.Kill(pid, 0) != nil {
+			_ = os.RemoveAll(d)
+		}
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("vendorhub-replication-test-%d", os.Getpid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
