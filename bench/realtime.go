@@ -40,7 +40,7 @@ const (
 	rtFanoutClients    = 5000
 	rtFanoutBroadcasts = 20
 	rtIdleClients      = 10_000
-	rtWriters          = 32 // generator connections
+	rtWriters          = 16 // generator connections
 )
 
 // benchRealtime measures the embedded gateway of the real `vendorhub run` binary (realtime

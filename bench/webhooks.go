@@ -33,7 +33,6 @@ const (
 	whFixedRate   = 1000             // valid requests/s of the flood comparison (open loop), from 4 addresses
 	whFloodRate   = 2000             // bad-signature requests/s of the flood (open loop), from 127.0.0.2
 	whFloodIPRate = 500              // per-address limit of the flood phase (above each valid address's 250/s)
-	whWriters     = 4                // concurrent inbox batch writers
 )
 
 // benchWebhooks measures the ingress end to end on one machine, load generator included:
@@ -92,7 +91,7 @@ func benchWebhooks(ctx context.Context, env *Env) error {
 	defer auditLog.Close()
 	serve := func(ipRate float64) (string, func(), error) {
 		h, err := webhook.New(pool, k, auditLog, webhook.Config{IPRate: ipRate, IPBurst: int(ipRate), ConnectionRate: 10_000,
-			ConnectionBurst: 10_000, Writers: whWriters, Logger: quiet})
+			ConnectionBurst: 10_000, Logger: quiet})
 		if err != nil {
 			return "", nil, err
 		}

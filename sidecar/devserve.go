@@ -24,6 +24,7 @@ func ServeDev(getenv func(string) string, logger *slog.Logger) func(ctx context.
 			if err := s.PrintRealtimeQuickStart(ctx, env.Out); err != nil {
 				return err
 			}
+			s.PrintDashboardQuickStart(env.Out)
 		}
 		return s.Run(ctx)
 	}

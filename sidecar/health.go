@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -287,6 +288,19 @@ func wireHealth(_ context.Context, s *Sidecar) error {
 	s.Logger.Info("health: dashboard on /, River UI on /riverui/", "dev_rpc", rpcOn, "demo_pages", s.Config.Dev,
 		"alert_webhook", alert)
 	return nil
+}
+
+// PrintDashboardQuickStart writes, for `vendorhub dev`, where the dashboard and the demo pages
+// are. It writes nothing when the dashboard is off.
+func (s *Sidecar) PrintDashboardQuickStart(out io.Writer) {
+	if on, err := onOff(s.Config.Health.Dashboard, "VENDORHUB_DASHBOARD", true); err != nil || !on {
+		return
+	}
+	url := "http://" + s.Config.HTTPAddr
+	fmt.Fprintf(out, "\nDashboard %s/ (River jobs: %s/riverui/, integrations: %s/admin/integrations)\n", url, url, url)
+	fmt.Fprintf(out, "  demo pages %s/demo/ e.g. %s/demo/vendor-connections?as=lena and %s/demo/settings/notifications?as=sam\n",
+		url, url, url)
+	fmt.Fprintf(out, "  supabase-js rpc() works against %s/rest/v1/rpc/<function> (PostgREST's contract)\n", url)
 }
 
 // findSupabaseJS returns configured when set, else the first SupabaseJSPath found from the

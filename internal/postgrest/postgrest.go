@@ -7,7 +7,8 @@
 //
 //   - the role comes from the JWT's role claim (Authorization: Bearer, else the apikey
 //     header; Supabase's opaque sb_ keys are swapped for their JWT); no token means anon. A
-//     token that fails verification gets 401 PGRST301 and a WWW-Authenticate header;
+//     token that fails verification gets 401 PGRST301 and a WWW-Authenticate header; a role
+//     outside Config.Roles (the authenticator's memberships) gets 403 42501;
 //   - one transaction per request: SET LOCAL role, request.jwt.claims (plus the legacy
 //     request.jwt.claim.sub and .role), request.method, request.path, request.headers and
 //     request.cookies, then the call; an error rolls everything back;
@@ -67,6 +68,10 @@ type Config struct {
 	Schema string
 	// AnonRole is the role of requests without a token. Defaults to AnonRoleDefault ("anon").
 	AnonRole string
+	// Roles are the roles a JWT may switch to, like the memberships of PostgREST's
+	// authenticator role: a token naming another role is refused (403, 42501) even when the
+	// pool's own role could switch to it. Defaults to anon, authenticated and service_role.
+	Roles []string
 	// MaxBodyBytes caps a request body; beyond it the answer is 413. Defaults to 1 MiB.
 	MaxBodyBytes int64
 	// StatementTimeout bounds one call. Defaults to StatementTimeoutDefault (30 s).
@@ -79,6 +84,9 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.Schema = cmp.Or(c.Schema, SchemaDefault)
 	c.AnonRole = cmp.Or(c.AnonRole, AnonRoleDefault)
+	if len(c.Roles) == 0 {
+		c.Roles = []string{auth.RoleAnon, auth.RoleAuthenticated, auth.RoleServiceRole}
+	}
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.StatementTimeout = cmp.Or(c.StatementTimeout, StatementTimeoutDefault)
 	if c.Logger == nil {
@@ -373,6 +381,9 @@ func (h *Handler) serve(r *http.Request) (int, []byte, error) {
 	who, err := h.authenticate(r)
 	if err != nil {
 		return 0, nil, err
+	}
+	if !slices.Contains(h.cfg.Roles, who.role) {
+		return 0, nil, apiError(http.StatusForbidden, "42501", fmt.Sprintf("permission denied to set role %q", who.role), "", "")
 	}
 
 	// Arguments: the JSON body (POST) or the query string (GET).

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/auth"
@@ -204,6 +205,13 @@ func TestBadRequestsGetPostgRESTErrors(t *testing.T) {
 	resp, e = do(t, http.MethodPost, url, `{}`, map[string]string{"Authorization": "Basic abc"})
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Equal(t, "PGRST301", e["code"])
+
+	// A validly signed token for a role the API may not switch to (here the superuser).
+	admin, err := auth.MintHS256(auth.DevJWTSecret, jwt.MapClaims{"role": "postgres", "exp": time.Now().Add(time.Hour).Unix()})
+	require.NoError(t, err)
+	resp, e = do(t, http.MethodPost, url, `{"conversation_id": "`+convLena+`", "body": "x"}`, map[string]string{"Authorization": "Bearer " + admin})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, "42501", e["code"])
 
 	resp, _ = do(t, http.MethodPost, url, strings.Repeat(" ", 2<<20), bearer)
 	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
