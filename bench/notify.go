@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -60,9 +61,16 @@ const (
 	notifyPlanWeddings = 200
 )
 
+// notifyPlannerOnly skips the sidecar runs (latency, surge), which take minutes: for
+// iterating on the planner, `go run ./bench -only notify -notify-planner-only`.
+var notifyPlannerOnly = flag.Bool("notify-planner-only", false, "notify: measure only the planner (and Decide)")
+
 func benchNotify(ctx context.Context, env *Env) error {
 	if err := benchPlanner(ctx, env); err != nil {
 		return fmt.Errorf("planner: %w", err)
+	}
+	if *notifyPlannerOnly {
+		return nil
 	}
 	bin, err := buildVendorhub(ctx)
 	if err != nil {

@@ -30,9 +30,9 @@ type BufferConfig struct {
 // Buffer defaults.
 const (
 	CapacityDefault      = 500
-	FlushIntervalDefault = 50 * time.Millisecond
+	FlushIntervalDefault = 100 * time.Millisecond
 	BatchSizeDefault     = 500
-	PerKeyBudgetDefault  = 20
+	PerKeyBudgetDefault  = 10
 )
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.

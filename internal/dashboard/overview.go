@@ -259,9 +259,9 @@ select c.id::text, c.kind, c.display_name, v.name, c.status, coalesce(c.last_err
          where r.connection_id = c.id and r.started_at > now() - interval '7 days'),
        (select count(*) filter (where r.status <> 'superseded') from public.sync_runs r
          where r.connection_id = c.id and r.started_at > now() - interval '7 days'),
-       (select percentile_cont(0.5) within group (order by extract(epoch from r.finished_at - r.started_at) * 1000)
+       (select percentile_cont(0.5) within group (order by greatest(extract(epoch from r.finished_at - r.started_at) * 1000, 0))
           from public.sync_runs r where r.connection_id = c.id and r.started_at > now() - interval '7 days'),
-       (select percentile_cont(0.95) within group (order by extract(epoch from r.finished_at - r.started_at) * 1000)
+       (select percentile_cont(0.95) within group (order by greatest(extract(epoch from r.finished_at - r.started_at) * 1000, 0))
           from public.sync_runs r where r.connection_id = c.id and r.started_at > now() - interval '7 days'),
        (select count(*) from vendorhub.webhook_inbox i where i.connection_id = c.id and i.received_at > now() - interval '7 days')
 from public.integration_connections c join public.vendors v on v.id = c.vendor_id
