@@ -56,6 +56,8 @@ func TestNotifyStage(t *testing.T) {
 	require.NoError(t, err, "no push reached FCM")
 	_, err = resend.WaitFor(wctx, 1)
 	require.NoError(t, err, "no email reached Resend")
+	// The recorder sees a request on arrival; the fakes store what they accepted as they answer.
+	require.Eventually(t, func() bool { return len(fcm.Sent()) == 1 && len(resend.Sent()) == 1 }, 10*time.Second, 5*time.Millisecond)
 	require.Equal(t, push.Tokens[0], fcm.Sent()[0].Token)
 	require.Equal(t, "Ceremony at 4pm", fcm.Sent()[0].Body)
 	require.Equal(t, []string{"stage@example.com"}, resend.Sent()[0].To)

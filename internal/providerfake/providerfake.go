@@ -38,17 +38,28 @@ type Recorder struct {
 
 // Record stores r (its body is read and replaced so handlers can read it again) and returns the body.
 func (rec *Recorder) Record(r *http.Request) []byte {
+	req := capture(r)
+	rec.add(req)
+	return req.Body
+}
+
+// capture reads r's body, puts it back for the handler, and returns the request's record.
+func capture(r *http.Request) Request {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	return Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Header: r.Header.Clone(), Body: body, At: time.Now()}
+}
+
+// add appends req and wakes WaitFor callers.
+func (rec *Recorder) add(req Request) {
 	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header.Clone(), Body: body, At: time.Now()})
+	rec.reqs = append(rec.reqs, req)
 	if rec.changed != nil {
 		close(rec.changed)
 		rec.changed = nil
 	}
 	rec.mu.Unlock()
-	return body
 }
 
 // Requests returns a copy of every request recorded so far.
@@ -151,7 +162,9 @@ type Base struct {
 	srv *httptest.Server
 }
 
-// start serves h on a free 127.0.0.1 port. h is wrapped so every request is recorded first.
+// start serves h on a free 127.0.0.1 port. Every request is recorded on arrival, before h
+// answers it, so a test can wait for a request that is still hanging on a Delay fault; state a
+// fake keeps of what it accepted (e.g. FCM.Sent) may lag the recorder by that one answer.
 func (b *Base) start(h http.Handler) {
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.Record(r)

@@ -1,0 +1,499 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+)
+
+// Parse's fast path: a small reader for the JSON that vendorhub.emit() writes, in front of
+// encoding/json rather than instead of it. It accepts only input it is sure encoding/json
+// decodes to the same Envelope and gives up on everything else (escapes in the envelope's
+// own strings, field names that differ only in case, duplicate fields, values of another
+// JSON type, invalid JSON, deep nesting, …); Parse then decodes with encoding/json, so
+// results and errors stay exactly encoding/json's. FuzzParse checks that the two agree.
+
+// maxDepth bounds the nesting the fast path skips through; deeper input goes to
+// encoding/json (whose own limit is 10000).
+const maxDepth = 100
+
+// reader walks JSON text. Its methods report false when the input is not what the fast
+// path accepts; the reader is then abandoned.
+type reader struct {
+	b   []byte
+	off int
+}
+
+func (r *reader) space() {
+	for r.off < len(r.b) {
+		switch r.b[r.off] {
+		case ' ', '\t', '\n', '\r':
+			r.off++
+		default:
+			return
+		}
+	}
+}
+
+// next skips whitespace and consumes c if it comes next.
+func (r *reader) next(c byte) bool {
+	r.space()
+	if r.off < len(r.b) && r.b[r.off] == c {
+		r.off++
+		return true
+	}
+	return false
+}
+
+// peek skips whitespace and returns the next byte (0 at the end).
+func (r *reader) peek() byte {
+	r.space()
+	if r.off < len(r.b) {
+		return r.b[r.off]
+	}
+	return 0
+}
+
+// plainString reads a string that encoding/json would return unchanged (no escapes, no
+// control characters, valid UTF-8) and returns the range of its contents.
+func (r *reader) plainString() (start, end int, ok bool) {
+	if r.peek() != '"' {
+		return 0, 0, false
+	}
+	start = r.off + 1
+	ascii := true
+	for i := start; i < len(r.b); i++ {
+		switch c := r.b[i]; {
+		case c == '"':
+			if !ascii && !utf8.Valid(r.b[start:i]) {
+				return 0, 0, false
+			}
+			r.off = i + 1
+			return start, i, true
+		case c == '\\' || c < 0x20:
+			return 0, 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return 0, 0, false
+}
+
+// value skips one valid JSON value (leading whitespace included, trailing not).
+func (r *reader) value(depth int) bool {
+	switch c := r.peek(); {
+	case c == '{':
+		if depth >= maxDepth {
+			return false
+		}
+		r.off++
+		if r.next('}') {
+			return true
+		}
+		for {
+			if !r.string() || !r.next(':') || !r.value(depth+1) {
+				return false
+			}
+			if !r.next(',') {
+				return r.next('}')
+			}
+		}
+	case c == '[':
+		if depth >= maxDepth {
+			return false
+		}
+		r.off++
+		if r.next(']') {
+			return true
+		}
+		for {
+			if !r.value(depth + 1) {
+				return false
+			}
+			if !r.next(',') {
+				return r.next(']')
+			}
+		}
+	case c == '"':
+		return r.string()
+	case c == '-' || '0' <= c && c <= '9':
+		return r.number()
+	case c == 't':
+		return r.literal("true")
+	case c == 'f':
+		return r.literal("false")
+	case c == 'n':
+		return r.literal("null")
+	}
+	return false
+}
+
+// string skips a valid JSON string, escapes included. Like encoding/json's scanner it
+// accepts invalid UTF-8 and rejects control characters.
+func (r *reader) string() bool {
+	if r.peek() != '"' {
+		return false
+	}
+	b := r.b
+	for i := r.off + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			r.off = i + 1
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				return false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-i <= 4 {
+					return false
+				}
+				for _, h := range b[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return false
+					}
+				}
+				i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// number skips a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (r *reader) number() bool {
+	b, i := r.b, r.off
+	digits := func() bool {
+		n := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else if !digits() {
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	r.off = i
+	return true
+}
+
+func (r *reader) literal(lit string) bool {
+	if !bytes.HasPrefix(r.b[r.off:], []byte(lit)) {
+		return false
+	}
+	r.off += len(lit)
+	return true
+}
+
+// span is the range of a value in the input; set is false when the field was absent or
+// null (which leaves every envelope field at its zero value).
+type span struct {
+	start, end int
+	set, seen  bool
+}
+
+// take records the range of the value read by read (a call on r); a second occurrence of
+// the field gives up (encoding/json merges or overwrites: leave that to it).
+func (r *reader) take(sp *span, nullable bool, read func() bool) bool {
+	if sp.seen {
+		return false
+	}
+	sp.seen = true
+	if nullable && r.peek() == 'n' {
+		return r.literal("null")
+	}
+	r.space()
+	sp.start = r.off
+	if !read() {
+		return false
+	}
+	sp.end, sp.set = r.off, true
+	return true
+}
+
+// str reads a plain string (or null) into sp, recording the range of its contents.
+func (r *reader) str(sp *span) bool {
+	if sp.seen {
+		return false
+	}
+	sp.seen = true
+	if r.peek() == 'n' {
+		return r.literal("null")
+	}
+	start, end, ok := r.plainString()
+	*sp = span{start: start, end: end, set: true, seen: true}
+	return ok
+}
+
+// Field names of Envelope and Subject: a name that equals one of them only when case is
+// ignored still selects the field in encoding/json, so the fast path gives up on it.
+var (
+	envelopeNames = []string{"id", "type", "occurred_at", "wedding_id", "actor", "subject", "data"}
+	subjectNames  = []string{"table", "id", "conversation_id", "vendor_id", "user_id", "participants"}
+)
+
+// unknownField reports whether key selects no field of names in encoding/json (which
+// matches names exactly, then case-insensitively with Unicode folding).
+func unknownField(key []byte, names []string) bool {
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(key, []byte(n)) {
+			return false
+		}
+	}
+	return true
+}
+
+// envelopeSpans are the ranges of an envelope's fields.
+type envelopeSpans struct {
+	id, typ, occurredAt, weddingID, actor, subject, data span
+	table, subjectID, conversationID, vendorID, userID   span
+	participants                                         span
+	members                                              []span // participants' contents
+}
+
+// parseFast decodes b as encoding/json would, or reports ok false.
+func parseFast(b []byte) (e Envelope, ok bool) {
+	r := reader{b: b}
+	var s envelopeSpans
+	var members [8]span
+	s.members = members[:0]
+	if !r.object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return r.str(&s.id)
+		case "type":
+			return r.str(&s.typ)
+		case "occurred_at":
+			return r.take(&s.occurredAt, false, func() bool { return r.value(1) })
+		case "wedding_id":
+			return r.str(&s.weddingID)
+		case "actor":
+			return r.str(&s.actor)
+		case "subject":
+			return r.take(&s.subject, true, func() bool { return r.subjectObject(&s) })
+		case "data":
+			return r.take(&s.data, false, func() bool { return r.value(1) })
+		}
+		return unknownField(key, envelopeNames) && r.value(1)
+	}) {
+		return Envelope{}, false
+	}
+	if r.space(); r.off != len(b) {
+		return Envelope{}, false
+	}
+	if s.occurredAt.set {
+		// Exactly what encoding/json calls for a time.Time; an error is left to it.
+		if err := e.OccurredAt.UnmarshalJSON(b[s.occurredAt.start:s.occurredAt.end]); err != nil {
+			return Envelope{}, false
+		}
+	}
+
+	// One allocation holds every string of the envelope; the fields are its substrings.
+	all := [...]*span{&s.id, &s.typ, &s.weddingID, &s.actor, &s.table, &s.subjectID, &s.conversationID, &s.vendorID, &s.userID}
+	if t, known := knownType(b, s.typ); known {
+		e.Type = t
+		s.typ.set = false
+	}
+	n := 0
+	for _, sp := range all {
+		if sp.set {
+			n += sp.end - sp.start
+		}
+	}
+	for _, sp := range s.members {
+		n += sp.end - sp.start
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for _, sp := range all {
+		if sp.set {
+			sb.Write(b[sp.start:sp.end])
+		}
+	}
+	for _, sp := range s.members {
+		sb.Write(b[sp.start:sp.end])
+	}
+	text := sb.String()
+	off := 0
+	cut := func(sp span) string {
+		v := text[off : off+sp.end-sp.start]
+		off += sp.end - sp.start
+		return v
+	}
+	ptr := func(sp span) *string {
+		if !sp.set {
+			return nil
+		}
+		v := cut(sp)
+		return &v
+	}
+	if s.id.set {
+		e.ID = cut(s.id)
+	}
+	if s.typ.set {
+		e.Type = Type(cut(s.typ))
+	}
+	e.WeddingID = ptr(s.weddingID)
+	e.Actor = ptr(s.actor)
+	if s.table.set {
+		e.Subject.Table = cut(s.table)
+	}
+	if s.subjectID.set {
+		e.Subject.ID = cut(s.subjectID)
+	}
+	e.Subject.ConversationID = ptr(s.conversationID)
+	e.Subject.VendorID = ptr(s.vendorID)
+	e.Subject.UserID = ptr(s.userID)
+	if s.participants.set {
+		e.Subject.Participants = make([]string, len(s.members))
+		for i, sp := range s.members {
+			e.Subject.Participants[i] = cut(sp)
+		}
+	}
+	if s.data.set {
+		e.Data = append(json.RawMessage(nil), b[s.data.start:s.data.end]...)
+	}
+	return e, true
+}
+
+// object reads a JSON object, calling member for each key (a plain string) with the reader
+// positioned before the member's value.
+func (r *reader) object(member func(key []byte) bool) bool {
+	if !r.next('{') {
+		return false
+	}
+	if r.next('}') {
+		return true
+	}
+	for {
+		start, end, ok := r.plainString()
+		if !ok || !r.next(':') || !member(r.b[start:end]) {
+			return false
+		}
+		if !r.next(',') {
+			return r.next('}')
+		}
+	}
+}
+
+// subjectObject reads the subject object into s.
+func (r *reader) subjectObject(s *envelopeSpans) bool {
+	return r.object(func(key []byte) bool {
+		switch string(key) {
+		case "table":
+			return r.str(&s.table)
+		case "id":
+			return r.str(&s.subjectID)
+		case "conversation_id":
+			return r.str(&s.conversationID)
+		case "vendor_id":
+			return r.str(&s.vendorID)
+		case "user_id":
+			return r.str(&s.userID)
+		case "participants":
+			return r.take(&s.participants, true, func() bool { return r.stringArray(&s.members) })
+		}
+		return unknownField(key, subjectNames) && r.value(2)
+	})
+}
+
+// stringArray reads an array of plain strings, appending their ranges to members.
+func (r *reader) stringArray(members *[]span) bool {
+	if !r.next('[') {
+		return false
+	}
+	if r.next(']') {
+		return true
+	}
+	for {
+		start, end, ok := r.plainString()
+		if !ok {
+			return false
+		}
+		*members = append(*members, span{start: start, end: end})
+		if !r.next(',') {
+			return r.next(']')
+		}
+	}
+}
+
+// knownType returns the constant of the type sp names, so parsing allocates no string for it.
+func knownType(b []byte, sp span) (Type, bool) {
+	if !sp.set {
+		return "", false
+	}
+	for _, t := range Types {
+		if string(b[sp.start:sp.end]) == string(t) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// DataField returns the raw JSON value of the top-level field name of data, as
+// json.Unmarshal of data into a map[string]json.RawMessage would find it (the last of
+// duplicate fields wins); nil when data is not a valid JSON object or lacks the field. The
+// result aliases data.
+func DataField(data []byte, name string) json.RawMessage {
+	if len(data) == 0 {
+		return nil
+	}
+	r := reader{b: data}
+	var found json.RawMessage
+	ok := r.object(func(key []byte) bool {
+		match := string(key) == name
+		r.space()
+		start := r.off
+		if !r.value(1) {
+			return false
+		}
+		if match {
+			found = data[start:r.off:r.off]
+		}
+		return true
+	})
+	if ok {
+		if r.space(); r.off == len(data) {
+			return found
+		}
+	}
+	// Escaped keys, deep nesting, not an object, invalid JSON: encoding/json decides.
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	return m[name]
+}
