@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"io"
 	"log/slog"
 	"sort"
@@ -71,6 +73,7 @@ func benchNotifyProf(ctx context.Context, env *Env) error {
 		return err
 	}
 	cfg.ConnConfig.Tracer = tr
+	cfg.MaxConns = 1
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
@@ -85,6 +88,12 @@ func benchNotifyProf(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	var pid int
+	if err := pool.QueryRow(ctx, "select pg_backend_pid()").Scan(&pid); err != nil {
+		return err
+	}
+	_ = os.WriteFile("/tmp/nbpg/benchpid", []byte(fmt.Sprint(pid)), 0o644)
+	time.Sleep(2 * time.Second)
 	lsn := uint64(0x1000000)
 	for rep := 0; rep < 3; rep++ {
 		for k := range tr.tot {

@@ -62,22 +62,23 @@ func (r *reader) plainString() (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	start = r.off + 1
-	ascii := true
-	for i := start; i < len(r.b); i++ {
-		switch c := r.b[i]; {
-		case c == '"':
-			if !ascii && !utf8.Valid(r.b[start:i]) {
-				return 0, 0, false
-			}
-			r.off = i + 1
-			return start, i, true
-		case c == '\\' || c < 0x20:
-			return 0, 0, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
+	n := bytes.IndexByte(r.b[start:], '"')
+	if n < 0 {
+		return 0, 0, false
 	}
-	return 0, 0, false
+	end = start + n
+	var high byte
+	for _, c := range r.b[start:end] {
+		if c < 0x20 || c == '\\' {
+			return 0, 0, false
+		}
+		high |= c
+	}
+	if high >= utf8.RuneSelf && !utf8.Valid(r.b[start:end]) {
+		return 0, 0, false
+	}
+	r.off = end + 1
+	return start, end, true
 }
 
 // value skips one valid JSON value (leading whitespace included, trailing not).
@@ -280,16 +281,13 @@ func unknownField(key []byte, names []string) bool {
 type envelopeSpans struct {
 	id, typ, occurredAt, weddingID, actor, subject, data span
 	table, subjectID, conversationID, vendorID, userID   span
-	participants                                         span
-	members                                              []span // participants' contents
+	participants                                         span // the whole array
 }
 
 // parseFast decodes b as encoding/json would, or reports ok false.
 func parseFast(b []byte) (e Envelope, ok bool) {
 	r := reader{b: b}
 	var s envelopeSpans
-	var members [8]span
-	s.members = members[:0]
 	if !r.object(func(key []byte) bool {
 		switch string(key) {
 		case "id":
@@ -333,9 +331,11 @@ func parseFast(b []byte) (e Envelope, ok bool) {
 			n += sp.end - sp.start
 		}
 	}
-	for _, sp := range s.members {
-		n += sp.end - sp.start
-	}
+	nMembers := 0
+	members(b, s.participants, func(start, end int) {
+		n += end - start
+		nMembers++
+	})
 	var sb strings.Builder
 	sb.Grow(n)
 	for _, sp := range all {
@@ -343,9 +343,7 @@ func parseFast(b []byte) (e Envelope, ok bool) {
 			sb.Write(b[sp.start:sp.end])
 		}
 	}
-	for _, sp := range s.members {
-		sb.Write(b[sp.start:sp.end])
-	}
+	members(b, s.participants, func(start, end int) { sb.Write(b[start:end]) })
 	text := sb.String()
 	off := 0
 	cut := func(sp span) string {
@@ -378,10 +376,10 @@ func parseFast(b []byte) (e Envelope, ok bool) {
 	e.Subject.VendorID = ptr(s.vendorID)
 	e.Subject.UserID = ptr(s.userID)
 	if s.participants.set {
-		e.Subject.Participants = make([]string, len(s.members))
-		for i, sp := range s.members {
-			e.Subject.Participants[i] = cut(sp)
-		}
+		e.Subject.Participants = make([]string, 0, nMembers)
+		members(b, s.participants, func(start, end int) {
+			e.Subject.Participants = append(e.Subject.Participants, cut(span{start: start, end: end}))
+		})
 	}
 	if s.data.set {
 		e.Data = append(json.RawMessage(nil), b[s.data.start:s.data.end]...)
@@ -424,14 +422,20 @@ func (r *reader) subjectObject(s *envelopeSpans) bool {
 		case "user_id":
 			return r.str(&s.userID)
 		case "participants":
-			return r.take(&s.participants, true, func() bool { return r.stringArray(&s.members) })
+			return r.take(&s.participants, true, r.stringArray)
 		}
 		return unknownField(key, subjectNames) && r.value(2)
 	})
 }
 
-// stringArray reads an array of plain strings, appending their ranges to members.
-func (r *reader) stringArray(members *[]span) bool {
+// stringArray reads an array of plain strings.
+func (r *reader) stringArray() bool {
+	return r.eachString(func(int, int) {})
+}
+
+// eachString reads an array of plain strings, calling f with the range of each one's
+// contents.
+func (r *reader) eachString(f func(start, end int)) bool {
 	if !r.next('[') {
 		return false
 	}
@@ -443,10 +447,29 @@ func (r *reader) stringArray(members *[]span) bool {
 		if !ok {
 			return false
 		}
-		*members = append(*members, span{start: start, end: end})
+		f(start, end)
 		if !r.next(',') {
 			return r.next(']')
 		}
+	}
+}
+
+// members calls f with the contents' range of each string of the array at sp, which
+// stringArray has read before: its strings hold no escaped quote, so every quote in it
+// delimits one.
+func members(b []byte, sp span, f func(start, end int)) {
+	if !sp.set {
+		return
+	}
+	for i := sp.start; ; {
+		open := bytes.IndexByte(b[i:sp.end], '"')
+		if open < 0 {
+			return
+		}
+		start := i + open + 1
+		end := start + bytes.IndexByte(b[start:sp.end], '"')
+		f(start, end)
+		i = end + 1
 	}
 }
 

@@ -1,12 +1,15 @@
 package route
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/wedsync/vendorhub/internal/event"
@@ -70,6 +73,7 @@ type Router struct {
 type compiledRule struct {
 	Rule
 	topics []template
+	routed prometheus.Counter // vendorhub_route_events_total{type}
 }
 
 // template is a topic template split at its placeholder.
@@ -116,7 +120,7 @@ func compile(rules []Rule) (*Router, error) {
 		if _, dup := r.rules[rule.Type]; dup {
 			return nil, fmt.Errorf("route: two rules for event type %q", rule.Type)
 		}
-		c := compiledRule{Rule: rule}
+		c := compiledRule{Rule: rule, routed: routedEvents.WithLabelValues(string(rule.Type))}
 		for _, text := range rule.Topics {
 			t, err := parseTemplate(text)
 			if err != nil {
@@ -162,22 +166,10 @@ func (r *Router) Route(ev event.Event) Routed {
 		})
 		return out
 	}
-	routedEvents.WithLabelValues(label).Inc()
-
-	var data map[string]json.RawMessage
-	dataParsed := false
-	dataField := func(name string) json.RawMessage {
-		if !dataParsed {
-			dataParsed = true
-			if len(ev.Data) > 0 {
-				_ = json.Unmarshal(ev.Data, &data) // not an object: no fields
-			}
-		}
-		return data[name]
-	}
+	rule.routed.Inc()
 
 	for _, t := range rule.topics {
-		id := resolve(ev, t.key, dataField)
+		id := resolve(&ev, t.key)
 		if !isUUID(id) {
 			skippedTopics.WithLabelValues(label, t.text).Inc()
 			r.logSometimes.Do(func() {
@@ -186,12 +178,15 @@ func (r *Router) Route(ev event.Event) Routed {
 			})
 			continue
 		}
+		if out.Topics == nil {
+			out.Topics = make([]string, 0, len(rule.topics))
+		}
 		out.Topics = append(out.Topics, t.prefix+strings.ToLower(id))
 	}
 	out.Category = rule.Category
 	if e := rule.Escalate; e != nil {
-		var flag bool
-		if raw := dataField(e.DataFlag); raw != nil && json.Unmarshal(raw, &flag) == nil && flag {
+		// The flag is the boolean true: DataField returns the value without whitespace.
+		if string(event.DataField(ev.Data, e.DataFlag)) == "true" {
 			out.Category = e.Category
 		}
 	}
@@ -202,7 +197,7 @@ func (r *Router) Route(ev event.Event) Routed {
 }
 
 // resolve returns the id a placeholder names, or "".
-func resolve(ev event.Event, key string, dataField func(string) json.RawMessage) string {
+func resolve(ev *event.Event, key string) string {
 	deref := func(p *string) string {
 		if p == nil {
 			return ""
@@ -225,11 +220,19 @@ func resolve(ev event.Event, key string, dataField func(string) json.RawMessage)
 		return deref(ev.Actor)
 	}
 	if id == "" {
-		if raw := dataField(key); raw != nil {
-			_ = json.Unmarshal(raw, &id) // not a string: stays ""
-		}
+		id = dataString(event.DataField(ev.Data, key))
 	}
 	return id
+}
+
+// dataString returns the string a raw JSON value holds, "" when it holds none.
+func dataString(raw json.RawMessage) string {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && !bytes.ContainsAny(raw[1:n-1], `"\`) && utf8.Valid(raw) {
+		return string(raw[1 : n-1]) // a string without escapes is its contents
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s) // not a string: stays ""
+	return s
 }
 
 // isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.
