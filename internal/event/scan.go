@@ -319,72 +319,98 @@ func parseFast(b []byte) (e Envelope, ok bool) {
 		}
 	}
 
-	// One allocation holds every string of the envelope; the fields are its substrings.
-	all := [...]*span{&s.id, &s.typ, &s.weddingID, &s.actor, &s.table, &s.subjectID, &s.conversationID, &s.vendorID, &s.userID}
+	s.fill(b, &e)
+	return e, true
+}
+
+// fill sets e's fields from the spans parseFast read. One allocation holds the text of
+// every string of the envelope (the fields are substrings of it), one the values of its
+// *string fields, one the participants, one the data.
+func (s *envelopeSpans) fill(b []byte, e *Envelope) {
 	if t, known := knownType(b, s.typ); known {
 		e.Type = t
 		s.typ.set = false
 	}
-	n := 0
-	for _, sp := range all {
+	strs := [...]*span{&s.id, &s.typ, &s.table, &s.subjectID, &s.weddingID, &s.actor, &s.conversationID, &s.vendorID, &s.userID}
+	const firstPtr = 4 // strs[firstPtr:] are *string fields
+	n, nPtrs, nMembers := 0, 0, 0
+	for i, sp := range strs {
 		if sp.set {
 			n += sp.end - sp.start
+			if i >= firstPtr {
+				nPtrs++
+			}
 		}
 	}
-	nMembers := 0
-	members(b, s.participants, func(start, end int) {
+	p := s.participants
+	for start, end, ok := p.member(b, p.start); ok; start, end, ok = p.member(b, end+1) {
 		n += end - start
 		nMembers++
-	})
+	}
 	var sb strings.Builder
 	sb.Grow(n)
-	for _, sp := range all {
+	for _, sp := range strs {
 		if sp.set {
 			sb.Write(b[sp.start:sp.end])
 		}
 	}
-	members(b, s.participants, func(start, end int) { sb.Write(b[start:end]) })
-	text := sb.String()
-	off := 0
-	cut := func(sp span) string {
-		v := text[off : off+sp.end-sp.start]
-		off += sp.end - sp.start
-		return v
+	for start, end, ok := p.member(b, p.start); ok; start, end, ok = p.member(b, end+1) {
+		sb.Write(b[start:end])
 	}
-	ptr := func(sp span) *string {
-		if !sp.set {
-			return nil
-		}
-		v := cut(sp)
-		return &v
+	c := cutter{text: sb.String()}
+	if nPtrs > 0 {
+		c.ptrs = make([]string, nPtrs)
 	}
-	if s.id.set {
-		e.ID = cut(s.id)
-	}
+	e.ID = c.str(s.id)
 	if s.typ.set {
-		e.Type = Type(cut(s.typ))
+		e.Type = Type(c.str(s.typ))
 	}
-	e.WeddingID = ptr(s.weddingID)
-	e.Actor = ptr(s.actor)
-	if s.table.set {
-		e.Subject.Table = cut(s.table)
-	}
-	if s.subjectID.set {
-		e.Subject.ID = cut(s.subjectID)
-	}
-	e.Subject.ConversationID = ptr(s.conversationID)
-	e.Subject.VendorID = ptr(s.vendorID)
-	e.Subject.UserID = ptr(s.userID)
-	if s.participants.set {
-		e.Subject.Participants = make([]string, 0, nMembers)
-		members(b, s.participants, func(start, end int) {
-			e.Subject.Participants = append(e.Subject.Participants, cut(span{start: start, end: end}))
-		})
+	e.Subject.Table = c.str(s.table)
+	e.Subject.ID = c.str(s.subjectID)
+	e.WeddingID = c.ptr(s.weddingID)
+	e.Actor = c.ptr(s.actor)
+	e.Subject.ConversationID = c.ptr(s.conversationID)
+	e.Subject.VendorID = c.ptr(s.vendorID)
+	e.Subject.UserID = c.ptr(s.userID)
+	if p.set {
+		e.Subject.Participants = make([]string, nMembers)
+		i := 0
+		for start, end, ok := p.member(b, p.start); ok; start, end, ok = p.member(b, end+1) {
+			e.Subject.Participants[i] = c.str(span{start: start, end: end, set: true})
+			i++
+		}
 	}
 	if s.data.set {
 		e.Data = append(json.RawMessage(nil), b[s.data.start:s.data.end]...)
 	}
-	return e, true
+}
+
+// cutter hands out consecutive substrings of text, and pointers to them.
+type cutter struct {
+	text string
+	off  int
+	ptrs []string // the values the pointers point to
+}
+
+// str returns the next len(sp) bytes of text, "" for a span not set.
+func (c *cutter) str(sp span) string {
+	if !sp.set {
+		return ""
+	}
+	v := c.text[c.off : c.off+sp.end-sp.start]
+	c.off += sp.end - sp.start
+	return v
+}
+
+// ptr is str as a pointer, nil for a span not set.
+func (c *cutter) ptr(sp span) *string {
+	if !sp.set {
+		return nil
+	}
+	c.ptrs[0] = c.str(sp)
+	p := &c.ptrs[0]
+	c.ptrs = c.ptrs[1:]
+	return p
 }
 
 // object reads a JSON object, calling member for each key (a plain string) with the reader
@@ -430,12 +456,6 @@ func (r *reader) subjectObject(s *envelopeSpans) bool {
 
 // stringArray reads an array of plain strings.
 func (r *reader) stringArray() bool {
-	return r.eachString(func(int, int) {})
-}
-
-// eachString reads an array of plain strings, calling f with the range of each one's
-// contents.
-func (r *reader) eachString(f func(start, end int)) bool {
 	if !r.next('[') {
 		return false
 	}
@@ -443,34 +463,28 @@ func (r *reader) eachString(f func(start, end int)) bool {
 		return true
 	}
 	for {
-		start, end, ok := r.plainString()
-		if !ok {
+		if _, _, ok := r.plainString(); !ok {
 			return false
 		}
-		f(start, end)
 		if !r.next(',') {
 			return r.next(']')
 		}
 	}
 }
 
-// members calls f with the contents' range of each string of the array at sp, which
-// stringArray has read before: its strings hold no escaped quote, so every quote in it
-// delimits one.
-func members(b []byte, sp span, f func(start, end int)) {
-	if !sp.set {
-		return
+// member returns the contents' range of the first string at or after b[i] in the array
+// sp, which stringArray has read before: its strings hold no escaped quote, so every
+// quote in it delimits one. ok is false when there is none.
+func (sp span) member(b []byte, i int) (start, end int, ok bool) {
+	if !sp.set || i >= sp.end {
+		return 0, 0, false
 	}
-	for i := sp.start; ; {
-		open := bytes.IndexByte(b[i:sp.end], '"')
-		if open < 0 {
-			return
-		}
-		start := i + open + 1
-		end := start + bytes.IndexByte(b[start:sp.end], '"')
-		f(start, end)
-		i = end + 1
+	open := bytes.IndexByte(b[i:sp.end], '"')
+	if open < 0 {
+		return 0, 0, false
 	}
+	start = i + open + 1
+	return start, start + bytes.IndexByte(b[start:sp.end], '"'), true
 }
 
 // knownType returns the constant of the type sp names, so parsing allocates no string for it.

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,7 +39,15 @@ type Config struct {
 	Queues map[string]river.QueueConfig
 	// Logger receives River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
+	// RescueStuckJobsAfter is how long a running job may go without finishing before another
+	// instance takes it over (its worker process died mid-job). It must exceed JobTimeout.
+	// Defaults to RescueStuckJobsAfterDefault (River's own default is one hour).
+	RescueStuckJobsAfter time.Duration
 }
+
+// RescueStuckJobsAfterDefault is twice River's default job timeout of one minute: a delivery
+// whose worker was killed is retried within minutes, not an hour.
+const RescueStuckJobsAfterDefault = 2 * time.Minute
 
 // NewClient returns a River client on pool's database, schema Schema. The client is not
 // started; with no queues it only inserts.
@@ -51,6 +60,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		Logger:  cmp.Or(cfg.Logger, slog.Default()),
 		Schema:  Schema,
 		Workers: cfg.Workers,
+
+		RescueStuckJobsAfter: cmp.Or(cfg.RescueStuckJobsAfter, RescueStuckJobsAfterDefault),
 	}
 	if len(cfg.Queues) > 0 {
 		if cfg.Workers == nil {
