@@ -91,10 +91,11 @@ type Subject struct {
 func Parse(b []byte) (Envelope, error) {
 	e, ok := parseFast(b)
 	if !ok {
-		e = Envelope{}
-		if err := json.Unmarshal(b, &e); err != nil {
+		var std Envelope // a variable of its own: the fast path's result stays on the stack
+		if err := json.Unmarshal(b, &std); err != nil {
 			return Envelope{}, &MalformedError{Reason: err.Error()}
 		}
+		e = std
 	}
 	if e.Type == "" {
 		return Envelope{}, &MalformedError{Reason: "missing type"}
