@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -18,6 +19,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
+	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
 
 func init() { RegisterStage("crm", wireCRM) }
@@ -139,6 +141,10 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 	if err != nil {
 		return err
 	}
+	breakers, err := s.Breakers()
+	if err != nil {
+		return err
+	}
 	limits := integration.NewLimits(map[string]rate.Limit{
 		google.Provider: rate.Limit(cc.GoogleRate), outlook.Provider: rate.Limit(cc.GraphRate),
 		"ical": rate.Limit(cc.ICalRate), lightblue.Provider: rate.Limit(cc.LightBlueRate),
@@ -166,6 +172,7 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 		}},
 		CRM:             &crm.Processor{Pool: s.Pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
 		LightBlue:       &lightblue.Client{URL: cc.LightBlueURL, Limits: limits},
+		Breakers:        breakers,
 		PublicURL:       s.Config.Webhooks.PublicURL,
 		SyncInterval:    cc.SyncInterval,
 		FeedInterval:    cc.FeedInterval,
@@ -180,7 +187,13 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 	for _, q := range connector.Queues {
 		s.AddQueue(q, cc.Workers)
 	}
-	s.Sinks = append(s.Sinks, &connector.Sink{Client: s.River})
+	sink := &connector.Sink{Client: s.River}
+	// Dubsado connections are fed through outbound deliveries, worked by the webhooks stage.
+	dubsadoOn := slices.Contains(s.stageList(), "webhooks")
+	if dubsadoOn {
+		sink.Outbound = outbound.NewSink(riverInserter{s}, outbound.Config{})
+	}
+	s.Sinks = append(s.Sinks, sink)
 	s.Go("crm", func(ctx context.Context) error {
 		for _, pj := range connector.PeriodicJobs(cc.ScheduleInterval) {
 			s.River().PeriodicJobs().Add(pj)
@@ -193,6 +206,6 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 			"interval", conns.SyncInterval())
 	}
 	s.Logger.Info("crm: connectors on", "queues", connector.Queues, "google_oauth", cc.GoogleClientID != "",
-		"microsoft_oauth", cc.MicrosoftClientID != "")
+		"microsoft_oauth", cc.MicrosoftClientID != "", "dubsado_catch_hooks", dubsadoOn)
 	return nil
 }

@@ -172,6 +172,10 @@ func wireWebhooks(_ context.Context, s *Sidecar) error {
 	if err != nil {
 		return err
 	}
+	breakers, err := s.Breakers()
+	if err != nil {
+		return err
+	}
 	if err := registerCollectors(append(append(webhook.Collectors(), outbound.Collectors()...), audit.Collectors()...)...); err != nil {
 		return err
 	}
@@ -202,8 +206,8 @@ func wireWebhooks(_ context.Context, s *Sidecar) error {
 	}
 	s.Mux.Handle(webhook.Pattern, ingress)
 
-	// Outbound.
-	ocfg := outbound.Config{Timeout: wc.OutboundTimeout, AllowPrivateNetworks: allowPrivate, Logger: s.Logger}
+	// Outbound, each endpoint (or its connection) behind its circuit breaker.
+	ocfg := outbound.Config{Timeout: wc.OutboundTimeout, AllowPrivateNetworks: allowPrivate, Breakers: breakers, Logger: s.Logger}
 	s.Sinks = append(s.Sinks, outbound.NewSink(riverInserter{s}, ocfg))
 	river.AddWorker(s.Workers, outbound.NewWorker(s.Pool, keyring, ocfg))
 	workers := wc.OutboundWorkers

@@ -29,7 +29,8 @@ insert into seed_person (n, full_name, email) values
   (6, 'Oscar Reyes',    'oscar@elsewhere.example.com'),      -- outsider photographer (vendor 33)
   (7, 'Mia Laurent',    'mia@example.com'),     -- couple, wedding 2
   (8, 'Leo Laurent',    'leo@example.com'),     -- couple, wedding 2
-  (9, 'Jules Kim',      'jules@lumenandlace.example.com');   -- photographer staff (vendor 1)
+  (9, 'Jules Kim',      'jules@lumenandlace.example.com'),   -- photographer staff (vendor 1)
+  (10, 'Olivia Grant',  'ops@vendorhub.example.com');        -- operator (app_metadata.role)
 
 create temporary table seed_vendor (
   n integer primary key,
@@ -94,6 +95,11 @@ select '00000000-0000-0000-0000-000000000000',
        jsonb_build_object('full_name', p.full_name),
        now(), now()
 from seed_person p;
+
+-- The operator: vendorhub.operator_ids() are the users whose app_metadata.role is "operator";
+-- they get the in-app alerts of breaker changes and may open the dashboard with their JWT.
+update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role": "operator"}'
+where id = '10000000-0000-4000-8000-000000000010';
 
 -- Vendors and weddings ---------------------------------------------------------------------------
 

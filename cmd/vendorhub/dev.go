@@ -24,6 +24,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	sidecar.ApplyMemoryLimit(os.Getenv, logger)
 	return sidecar.Dev(ctx, sidecar.DevConfig{Port: *port, NoSeed: *noSeed, Out: stdout, Logger: logger,
 		Serve: sidecar.ServeDev(nil, logger)})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/wedsync/vendorhub/sidecar"
 )
@@ -20,7 +21,9 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := sidecar.New(ctx, cfg, newLogger(stderr, *verbose))
+	logger := newLogger(stderr, *verbose)
+	sidecar.ApplyMemoryLimit(os.Getenv, logger)
+	s, err := sidecar.New(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}

@@ -266,3 +266,72 @@ func TestConflictDetectionInOneTransactionWithTheChange(t *testing.T) {
 	}))
 	require.Len(t, it.Events(t, pool, slot, event.ConflictDetected), 1)
 }
+
+// A CRM booking mirrored into the vendor's own calendar (a block of the same vendor with exactly
+// the booking's range) is the same commitment: it raises no conflict with itself and does not
+// make the vendor busy for the booking's own wedding. The same holds for an all-day calendar
+// entry mirroring the day of a wedding the vendor is booked for. A genuine overlap is still
+// raised exactly once (by the commitments, not once more by the mirror), and a calendar entry
+// that is not a mirror still conflicts.
+func TestMirroredBookingRaisesNoConflictWithItself(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	pool := b.db.Pool
+	slot := it.Slot(t, pool)
+	london := loc(t, "Europe/London")
+	at := func(day, h int) time.Time { return time.Date(2026, 9, day, h, 0, 0, 0, london) }
+	vendor := it.Vendor(t, pool, "Mirror Studio", "Europe/London")
+	wedding := it.Wedding(t, pool, "2026-09-12", "Europe/London")
+	it.Connect(t, pool, wedding, vendor, "booked")
+	g := it.Connection(t, pool, nil, vendor, integration.GoogleCalendar, nil, integration.Credential{})
+	conflicts := func() []event.Envelope { return it.Events(t, pool, slot, event.ConflictDetected) }
+	open := func() []availability.Conflict {
+		cs, err := availability.Conflicts(ctx, pool, vendor)
+		require.NoError(t, err)
+		return cs
+	}
+
+	// The Dubsado job for the wedding, 13:00-22:00, and Dubsado's copy in the Google calendar.
+	var booking string
+	require.NoError(t, pool.QueryRow(ctx, `insert into public.bookings (vendor_id, wedding_id, starts_at, ends_at, status, source, external_id)
+		values ($1, $2, $3, $4, 'booked', 'dubsado', 'ds-1') returning id::text`, vendor, wedding, at(12, 13), at(12, 22)).Scan(&booking))
+	b.google.Put("primary", providerfake.GoogleEvent{ID: "dubsado-ds-1", Start: at(12, 13), End: at(12, 22)})
+	// Another wedding the vendor is booked for (no booking row: the whole day), mirrored as an
+	// all-day entry.
+	second := it.Wedding(t, pool, "2026-09-19", "Europe/London")
+	it.Connect(t, pool, second, vendor, "booked")
+	b.google.Put("primary", providerfake.GoogleEvent{ID: "day-19", StartDate: "2026-09-19", EndDate: "2026-09-20"})
+	require.Equal(t, 2, b.sync(t, g).Created)
+	require.Empty(t, conflicts(), "a mirror is not a conflict with what it mirrors")
+	require.Empty(t, open())
+
+	// Not busy for its own wedding; busy (once, the booking's range) for anyone else.
+	vs, err := availability.VendorsFree(ctx, pool, wedding, at(12, 12), at(12, 23))
+	require.NoError(t, err)
+	require.Len(t, vs, 1)
+	require.True(t, *vs[0].Free, "neither the booking nor its mirror make the vendor busy for its own wedding")
+	busy, err := availability.Busy(ctx, pool, vendor, at(12, 0), at(13, 0))
+	require.NoError(t, err)
+	require.Equal(t, []availability.Interval{{Start: at(12, 13).UTC(), End: at(12, 22).UTC()}}, busy)
+
+	// A genuine overlap: a hold for a third wedding the same evening. One conflict, with the
+	// booking — not a second one with its mirror.
+	third := it.Wedding(t, pool, "2026-09-12", "Europe/London")
+	it.Connect(t, pool, third, vendor, "inquiry")
+	var hold string
+	require.NoError(t, pool.QueryRow(ctx, `insert into public.bookings (vendor_id, wedding_id, starts_at, ends_at, status)
+		values ($1, $2, $3, $4, 'held') returning id::text`, vendor, third, at(12, 20), at(12, 23)).Scan(&hold))
+	require.Len(t, conflicts(), 1, "one overlap, one event")
+	cs := open()
+	require.Len(t, cs, 1)
+	require.ElementsMatch(t, []string{booking, hold}, []string{cs[0].AID, cs[0].BID})
+	require.Equal(t, "booking", cs[0].BKind)
+
+	// A calendar entry that is not a mirror (it overlaps the booking without matching it) is a
+	// conflict of its own.
+	b.google.Put("primary", providerfake.GoogleEvent{ID: "dentist", Start: at(12, 11), End: at(12, 14)})
+	require.Equal(t, 1, b.sync(t, g).Created)
+	require.Len(t, conflicts(), 1)
+	require.Len(t, open(), 2)
+}

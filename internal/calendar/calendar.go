@@ -49,10 +49,20 @@ type Cursor struct {
 	// ETag and LastModified are a feed's validators for conditional requests.
 	ETag         string
 	LastModified string
+	// WindowEnd is the end of the time window a windowed delta (Graph calendarView) covers:
+	// entries beyond it never come through the DeltaLink, so the source re-bases the window
+	// with a new full round before its future horizon shrinks too far. Zero when none.
+	WindowEnd time.Time
 }
 
 // IsZero reports whether the cursor is empty (the next fetch is a full one).
-func (c Cursor) IsZero() bool { return c == Cursor{} }
+func (c Cursor) IsZero() bool { return c.Equal(Cursor{}) }
+
+// Equal reports whether c and o are the same position.
+func (c Cursor) Equal(o Cursor) bool {
+	return c.SyncToken == o.SyncToken && c.DeltaLink == o.DeltaLink && c.ETag == o.ETag &&
+		c.LastModified == o.LastModified && c.WindowEnd.Equal(o.WindowEnd)
+}
 
 // Source fetches a connection's changes since cur and returns the next cursor.
 type Source interface {

@@ -47,14 +47,27 @@ type Syncer struct {
 
 // LoadCursor reads the stored cursor of a connection (zero when none).
 func LoadCursor(ctx context.Context, q integration.Querier, connectionID string) (Cursor, error) {
-	var c Cursor
-	err := q.QueryRow(ctx, `select coalesce(sync_token, ''), coalesce(delta_link, ''), coalesce(etag, ''), coalesce(last_modified, '')
-from vendorhub.calendar_sync where connection_id = $1`, connectionID).Scan(&c.SyncToken, &c.DeltaLink, &c.ETag, &c.LastModified)
+	c, err := scanCursor(q.QueryRow(ctx, cursorSQL, connectionID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Cursor{}, nil
 	}
 	if err != nil {
 		return Cursor{}, fmt.Errorf("calendar: load cursor of %s: %w", connectionID, err)
+	}
+	return c, nil
+}
+
+const cursorSQL = `select coalesce(sync_token, ''), coalesce(delta_link, ''), coalesce(etag, ''), coalesce(last_modified, ''), window_end
+from vendorhub.calendar_sync where connection_id = $1`
+
+func scanCursor(row pgx.Row) (Cursor, error) {
+	var c Cursor
+	var end *time.Time
+	if err := row.Scan(&c.SyncToken, &c.DeltaLink, &c.ETag, &c.LastModified, &end); err != nil {
+		return Cursor{}, err
+	}
+	if end != nil {
+		c.WindowEnd = end.UTC()
 	}
 	return c, nil
 }
@@ -102,12 +115,11 @@ func (s *Syncer) Sync(ctx context.Context, connectionID string) (Result, error) 
 	if _, err := tx.Exec(ctx, `insert into vendorhub.calendar_sync (connection_id) values ($1) on conflict do nothing`, conn.ID); err != nil {
 		return Result{}, fmt.Errorf("calendar: cursor row of %s: %w", conn.ID, err)
 	}
-	var locked Cursor
-	if err := tx.QueryRow(ctx, `select coalesce(sync_token, ''), coalesce(delta_link, ''), coalesce(etag, ''), coalesce(last_modified, '')
-from vendorhub.calendar_sync where connection_id = $1 for update`, conn.ID).Scan(&locked.SyncToken, &locked.DeltaLink, &locked.ETag, &locked.LastModified); err != nil {
+	locked, err := scanCursor(tx.QueryRow(ctx, cursorSQL+` for update`, conn.ID))
+	if err != nil {
 		return Result{}, fmt.Errorf("calendar: lock cursor of %s: %w", conn.ID, err)
 	}
-	if locked != cur {
+	if !locked.Equal(cur) {
 		_ = tx.Rollback(ctx)
 		return Result{}, s.record(ctx, conn, started, integration.RunSuperseded, Result{}, nil)
 	}
@@ -115,11 +127,15 @@ from vendorhub.calendar_sync where connection_id = $1 for update`, conn.ID).Scan
 	if err != nil {
 		return res, err
 	}
+	var windowEnd *time.Time
+	if !next.WindowEnd.IsZero() {
+		windowEnd = &next.WindowEnd
+	}
 	if _, err := tx.Exec(ctx, `update vendorhub.calendar_sync
 set sync_token = nullif($2, ''), delta_link = nullif($3, ''), etag = nullif($4, ''), last_modified = nullif($5, ''),
-    full_syncs = full_syncs + case when $6 then 1 else 0 end,
+    window_end = $7, full_syncs = full_syncs + case when $6 then 1 else 0 end,
     last_full_sync_at = case when $6 then now() else last_full_sync_at end, updated_at = now()
-where connection_id = $1`, conn.ID, next.SyncToken, next.DeltaLink, next.ETag, next.LastModified, batch.Full); err != nil {
+where connection_id = $1`, conn.ID, next.SyncToken, next.DeltaLink, next.ETag, next.LastModified, batch.Full, windowEnd); err != nil {
 		return res, fmt.Errorf("calendar: store cursor of %s: %w", conn.ID, err)
 	}
 	if err := integration.RecordRun(ctx, tx, runOf(conn, started, integration.RunOK, res, nil)); err != nil {

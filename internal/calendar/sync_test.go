@@ -3,6 +3,7 @@ package calendar_test
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -255,4 +256,73 @@ func TestLightBlueFeedPollingWith304AndRecurrence(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, http.StatusUnauthorized, pe.Status)
 	require.Len(t, b.blocks(t, wrong), 0)
+}
+
+// A Graph delta link only reports entries of its round's window; the window is re-based (a new
+// full round from now) once it has lost RebaseAfter of its future horizon, so an entry beyond
+// the old window's end appears without waiting for Graph to expire the delta state. A cursor
+// stored without its window's end is re-based on its next sync.
+func TestGraphDeltaWindowIsRebasedNearItsEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var clock atomic.Pointer[time.Time]
+	start := may1
+	clock.Store(&start)
+	advance := func(d time.Duration) { next := clock.Load().Add(d); clock.Store(&next) }
+	tokens := &oauth.Refresher{Pool: b.db.Pool, Keyring: b.keyring, Providers: map[integration.Kind]*oauth2.Config{
+		integration.Outlook: {ClientID: "c", ClientSecret: "s", Endpoint: oauth2.Endpoint{TokenURL: b.graph.TokenURL()}}}}
+	const future = 90 * 24 * time.Hour
+	syncer := &calendar.Syncer{Pool: b.db.Pool, Sources: map[integration.Kind]calendar.Source{
+		integration.Outlook: &outlook.Source{BaseURL: b.graph.BaseURL(), Tokens: tokens, WindowFuture: future, RebaseAfter: 7 * 24 * time.Hour,
+			Now: func() time.Time { return *clock.Load() }}}}
+	conn := it.Connection(t, b.db.Pool, b.keyring, b.vendor, integration.Outlook, nil,
+		integration.Credential{RefreshToken: b.graph.Tokens.IssueRefreshToken()})
+	run := func() calendar.Result {
+		t.Helper()
+		res, err := syncer.Sync(ctx, conn)
+		require.NoError(t, err)
+		return res
+	}
+	windowEnd := func() *time.Time {
+		var end *time.Time
+		require.NoError(t, b.db.Pool.QueryRow(ctx, `select window_end from vendorhub.calendar_sync where connection_id = $1`, conn).Scan(&end))
+		return end
+	}
+	// The window of the first round ends 90 days after 1 May: 30 July. "far" is on 2 August.
+	far := time.Date(2026, 8, 2, 15, 0, 0, 0, time.UTC)
+	b.graph.Put(providerfake.GraphEvent{ID: "near", Start: hour(10), End: hour(11)})
+	b.graph.Put(providerfake.GraphEvent{ID: "far", Start: far, End: far.Add(2 * time.Hour)})
+
+	res := run()
+	require.True(t, res.Full)
+	require.Equal(t, 1, res.Created, "far is beyond the window")
+	require.Equal(t, may1.Add(future), windowEnd().UTC())
+
+	// Three days on: the window still reaches far enough; the delta link is followed.
+	advance(3 * 24 * time.Hour)
+	require.Equal(t, calendar.Result{}, run())
+	require.NotContains(t, b.blocks(t, conn), "far")
+
+	// Eight days on, the window has lost more than a week of its horizon: a new round from now,
+	// whose window reaches 2 August.
+	advance(5 * 24 * time.Hour)
+	res = run()
+	require.True(t, res.Full, "re-based")
+	require.Equal(t, 1, res.Created)
+	require.Equal(t, 1, res.Skipped, "near is unchanged")
+	require.Equal(t, [2]time.Time{far, far.Add(2 * time.Hour)}, b.blocks(t, conn)["far"])
+	require.Equal(t, may1.Add(8*24*time.Hour+future), windowEnd().UTC())
+
+	// The next round follows the new delta link again.
+	b.graph.Put(providerfake.GraphEvent{ID: "far", Start: far.Add(time.Hour), End: far.Add(3 * time.Hour)})
+	res = run()
+	require.False(t, res.Full)
+	require.Equal(t, calendar.Result{Updated: 1}, res)
+
+	// A cursor without a recorded window (stored before windows were) is re-based at once.
+	_, err := b.db.Pool.Exec(ctx, `update vendorhub.calendar_sync set window_end = null where connection_id = $1`, conn)
+	require.NoError(t, err)
+	require.True(t, run().Full)
+	require.NotNil(t, windowEnd())
 }

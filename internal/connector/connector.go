@@ -9,6 +9,12 @@
 // snoozes the job (the provider's Retry-After, else exponential back-off with jitter); a
 // permanent failure (revoked grant, refused API key, inactive connection) cancels it. Every
 // provider call has a timeout and the job's context.
+//
+// Each connection's provider calls (sync, channel renewal, token refresh, Light Blue push) run
+// through the connection's circuit breaker (health.ConnectionBreaker) when Config.Breakers is
+// set: outages (5xx, timeouts, transport errors; not rate limits or refused requests) count
+// against it, and while it is open the job is snoozed until the breaker lets a probe through,
+// without calling the provider. Other connections of the same provider are not affected.
 package connector
 
 import (
@@ -29,6 +35,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/calendar/outlook"
 	"github.com/wedsync/vendorhub/internal/crm"
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
+	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/secret"
@@ -99,6 +106,9 @@ type Config struct {
 	CRM *crm.Processor
 	// LightBlue pushes enquiries. Defaults to nil: no pushes.
 	LightBlue *lightblue.Client
+	// Breakers guards each connection's provider calls with its circuit breaker
+	// (health.ConnectionBreaker). Defaults to nil: no breakers.
+	Breakers *health.Breakers
 	// PublicURL is the sidecar's public base URL (https://…), for Google channel and Graph
 	// subscription addresses: <PublicURL>/webhooks/google-calendar/<connection> and
 	// <PublicURL>/webhooks/outlook/<connection>. Defaults to "": no channels or subscriptions
@@ -187,7 +197,14 @@ func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
 		return nil
 	}
 	var pe *integration.ProviderError
+	var open *health.OpenError
 	switch {
+	case errors.As(err, &open):
+		// The connection's breaker is open: no call was made; come back when it lets a probe through.
+		d := max(open.RetryAfter, SnoozeMinDefault)
+		d += time.Duration(rand.Int64N(int64(d)/5 + 1)) // never before the probe is due; spread
+		c.cfg.Logger.Info("connector: circuit breaker open, snoozing", "kind", job.Kind, "breaker", open.Breaker, "snooze", d.String())
+		return river.JobSnooze(d)
 	case errors.Is(err, oauth.ErrReauthRequired), errors.Is(err, calendar.ErrInactive), errors.Is(err, integration.ErrConnectionNotFound),
 		errors.Is(err, lightblue.ErrBadAPIKey):
 		return river.JobCancel(err)
@@ -212,6 +229,16 @@ func backoff(attempt int, maxD time.Duration) time.Duration {
 		d = maxD
 	}
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// guard runs fn — provider calls of connection connID — through the connection's circuit
+// breaker: outages (integration.IsOutage) count against it; while it is open fn is not called
+// and the error is a *health.OpenError (retry snoozes the job).
+func (c *Connectors) guard(connID string, fn func() error) error {
+	if c.cfg.Breakers == nil {
+		return fn()
+	}
+	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, integration.IsOutage)
 }
 
 // insert adds jobs in tx with the client from the job's context.

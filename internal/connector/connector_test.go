@@ -35,6 +35,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/route"
 	"github.com/wedsync/vendorhub/internal/secret"
 	"github.com/wedsync/vendorhub/internal/webhook"
+	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -50,12 +51,15 @@ type bundle struct {
 	river   *river.Client[pgx.Tx]
 	vendor  string
 	now     atomic.Pointer[time.Time]
+	// outboundCfg configures the outbound worker and the sink the hand-off feeds Dubsado with.
+	outboundCfg outbound.Config
 }
 
 // setup wires every real part — token refresher, sources, the webhook ingress on a loopback
-// server as the public URL, the CRM processor, Light Blue client — and starts a River client
-// working the connector queues. Only the providers are fakes.
-func setup(t *testing.T) *bundle {
+// server as the public URL, the CRM processor, Light Blue client, the outbound webhook worker —
+// and starts a River client working the connector queues and the outbound queue. Only the
+// providers are fakes. opts adjust the connectors' config.
+func setup(t *testing.T, opts ...func(*connector.Config)) *bundle {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	b := &bundle{db: db, keyring: it.Keyring(t), google: providerfake.NewGoogleCalendar(), graph: providerfake.NewGraph(), lb: providerfake.NewLightBlue()}
@@ -84,7 +88,7 @@ func setup(t *testing.T) *bundle {
 	creds := integration.CredentialStore{Keyring: b.keyring, DB: db.Pool}
 	gsrc := &google.Source{Endpoint: b.google.Endpoint(), Tokens: tokens, Limits: limits, Timeout: 2 * time.Second}
 	osrc := &outlook.Source{BaseURL: b.graph.BaseURL(), Tokens: tokens, Limits: limits, Timeout: 2 * time.Second}
-	b.conns, err = connector.New(connector.Config{
+	cfg := connector.Config{
 		Pool: db.Pool, Keyring: b.keyring, Tokens: tokens, Google: gsrc, Outlook: osrc, PublicURL: b.ingress.URL, Now: now,
 		Syncer: &calendar.Syncer{Pool: db.Pool, Sources: map[integration.Kind]calendar.Source{
 			integration.GoogleCalendar: gsrc, integration.Outlook: osrc,
@@ -93,11 +97,17 @@ func setup(t *testing.T) *bundle {
 		}},
 		CRM:       &crm.Processor{Pool: db.Pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
 		LightBlue: &lightblue.Client{URL: b.lb.APIURL(), Limits: limits},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b.conns, err = connector.New(cfg)
 	require.NoError(t, err)
 	workers := river.NewWorkers()
 	b.conns.AddWorkers(workers)
-	queues := map[string]river.QueueConfig{}
+	b.outboundCfg = outbound.Config{AllowPrivateNetworks: true, Timeout: 5 * time.Second}
+	river.AddWorker(workers, outbound.NewWorker(db.Pool, b.keyring, b.outboundCfg))
+	queues := map[string]river.QueueConfig{outbound.QueueDefault: {MaxWorkers: 2}}
 	for _, q := range connector.Queues {
 		queues[q] = river.QueueConfig{MaxWorkers: 2}
 	}
@@ -210,11 +220,16 @@ func TestFailingProviderNeverBlocksOthers(t *testing.T) {
 	}
 }
 
-// handOff runs the connectors' sink on routed events, as the replication hand-off does.
+// handOff runs the sinks the sidecar registers for these events — the generic outbound
+// webhooks sink and the connectors' sink — in one transaction, as the replication hand-off does.
 func (b *bundle) handOff(t *testing.T, events ...route.Routed) {
 	t.Helper()
-	sink := &connector.Sink{Client: func() *river.Client[pgx.Tx] { return b.river }}
+	out := outbound.NewSink(b.river, b.outboundCfg)
+	sink := &connector.Sink{Client: func() *river.Client[pgx.Tx] { return b.river }, Outbound: out}
 	require.NoError(t, pgx.BeginFunc(context.Background(), b.db.Pool, func(tx pgx.Tx) error {
+		if err := out.HandOff(context.Background(), tx, events); err != nil {
+			return err
+		}
 		return sink.HandOff(context.Background(), tx, events)
 	}))
 }

@@ -130,7 +130,10 @@ func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if w.c.cfg.Syncer == nil {
 		return river.JobCancel(errors.New("connector: no syncer configured"))
 	}
-	_, err := w.c.cfg.Syncer.Sync(ctx, job.Args.ConnectionID)
+	err := w.c.guard(job.Args.ConnectionID, func() error {
+		_, err := w.c.cfg.Syncer.Sync(ctx, job.Args.ConnectionID)
+		return err
+	})
 	return w.c.retry(job.JobRow, err)
 }
 
@@ -145,7 +148,10 @@ func (w *RefreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) e
 	if w.c.cfg.Tokens == nil {
 		return river.JobCancel(errors.New("connector: no token refresher configured"))
 	}
-	_, err := w.c.cfg.Tokens.Refresh(ctx, job.Args.ConnectionID)
+	err := w.c.guard(job.Args.ConnectionID, func() error {
+		_, err := w.c.cfg.Tokens.Refresh(ctx, job.Args.ConnectionID)
+		return err
+	})
 	return w.c.retry(job.JobRow, err)
 }
 
@@ -204,9 +210,9 @@ func (w *RenewWorker) Work(ctx context.Context, job *river.Job[RenewArgs]) error
 	}
 	switch conn.Kind {
 	case integration.GoogleCalendar:
-		err = w.c.renewGoogle(ctx, conn)
+		err = w.c.guard(conn.ID, func() error { return w.c.renewGoogle(ctx, conn) })
 	case integration.Outlook:
-		err = w.c.renewOutlook(ctx, conn, job.Args.Mode)
+		err = w.c.guard(conn.ID, func() error { return w.c.renewOutlook(ctx, conn, job.Args.Mode) })
 	default:
 		return river.JobCancel(fmt.Errorf("connector: %s connections have no push channel", conn.Kind))
 	}
@@ -432,31 +438,28 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 	if conn.Status != integration.StatusActive {
 		return river.JobCancel(fmt.Errorf("connector: connection %s is %s", conn.ID, conn.Status))
 	}
-	var e lightblue.Enquiry
-	var date time.Time
-	var title string
-	err = w.c.cfg.Pool.QueryRow(ctx, `select wv.id::text, w.title, w.wedding_date,
-  coalesce((select string_agg(coalesce(u.raw_user_meta_data->>'full_name', u.email), ' & ' order by u.email)
-            from public.wedding_couples c join auth.users u on u.id = c.user_id where c.wedding_id = w.id), ''),
-  coalesce((select u.email from public.wedding_couples c join auth.users u on u.id = c.user_id
-            where c.wedding_id = w.id order by c.created_at, u.email limit 1), '')
-from public.wedding_vendors wv join public.weddings w on w.id = wv.wedding_id where wv.id = $1`, job.Args.WeddingVendorID).
-		Scan(&e.Reference, &title, &date, &e.ContactNameFull, &e.ContactEmail)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return river.JobCancel(fmt.Errorf("connector: wedding connection %s is gone", job.Args.WeddingVendorID))
-	}
+	found, err := inquiries(ctx, w.c.cfg.Pool, []string{job.Args.WeddingVendorID})
 	if err != nil {
 		return err
 	}
-	e.Reference = "vendorhub-" + e.Reference
-	e.ShootDate, e.ShootType = date.Format(time.DateOnly), "Wedding"
-	e.Message = "New enquiry from vendorhub: " + title + " on " + date.Format("Monday 2 January 2006") + "."
+	in, ok := found[job.Args.WeddingVendorID]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("connector: wedding connection %s is gone", job.Args.WeddingVendorID))
+	}
+	e := lightblue.Enquiry{Reference: "vendorhub-" + in.WeddingVendorID, ContactNameFull: in.Couple, ContactEmail: in.ClientEmail,
+		ShootDate: in.Date.Format(time.DateOnly), ShootType: "Wedding",
+		Message: "New enquiry from vendorhub: " + in.Title + " on " + in.Date.Format("Monday 2 January 2006") + "."}
 	cred, err := integration.ReadCredential(ctx, w.c.cfg.Keyring, w.c.cfg.Pool, conn.ID)
 	if err != nil {
 		return err
 	}
 	started := w.c.cfg.Now()
-	res, err := w.c.cfg.LightBlue.Push(ctx, cred.APIKey, e)
+	var res lightblue.Result
+	err = w.c.guard(conn.ID, func() error {
+		var err error
+		res, err = w.c.cfg.LightBlue.Push(ctx, cred.APIKey, e)
+		return err
+	})
 	run := integration.Run{Connection: conn, StartedAt: started, Status: integration.RunOK}
 	var rejected *lightblue.RejectedError
 	switch {

@@ -9,22 +9,36 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/wedsync/vendorhub/internal/crm/dubsado"
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/route"
+	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
 
 // inboxSources are the webhook_inbox sources whose rows the connectors process.
 var inboxSources = []string{"honeybook", "dubsado", "google_calendar", "outlook"}
 
 // Sink is the hand-off sink of the connectors: in the hand-off transaction it inserts an
-// InboxArgs job per webhook.received of a connector source, and a PushArgs job per new inquiry
-// (vendor.status_changed to "inquiry" on a new wedding connection) for each active Light Blue
-// connection of the vendor. Jobs are unique on the event key: a replay inserts nothing.
+// InboxArgs job per webhook.received of a connector source and, per new inquiry
+// (vendor.status_changed to "inquiry" on a new wedding connection), a PushArgs job for each
+// active Light Blue connection of the vendor and a signed outbound delivery of Dubsado's
+// "Create Project" fields (dubsado.Project) to the Zapier catch hook of each active Dubsado
+// connection of the vendor (its webhook_endpoints row, connection_id = the connection). Jobs
+// and deliveries are unique on the event key: a replay inserts nothing.
 type Sink struct {
 	// Client returns the River client (created after the sink).
 	Client func() *river.Client[pgx.Tx]
+	// Outbound enqueues the Dubsado deliveries (outbound.Sink.Enqueue). Defaults to nil:
+	// Dubsado connections are not fed.
+	Outbound Outbound
+}
+
+// Outbound enqueues signed outbound deliveries with bodies of the caller's making inside the
+// hand-off transaction: an *outbound.Sink.
+type Outbound interface {
+	Enqueue(ctx context.Context, tx pgx.Tx, msgs []outbound.Message) (int, error)
 }
 
 // Name implements handoff.Sink.
@@ -66,24 +80,39 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 		for v := range pushVendors {
 			vendors = append(vendors, v)
 		}
-		rows, err := tx.Query(ctx, `select id::text, vendor_id::text from public.integration_connections
-where vendor_id = any($1::uuid[]) and kind = 'lightblue' and status = 'active'`, vendors)
+		rows, err := tx.Query(ctx, `select c.id::text, c.vendor_id::text, c.kind, coalesce(e.id::text, '')
+from public.integration_connections c
+left join public.webhook_endpoints e on e.connection_id = c.id and e.enabled
+where c.vendor_id = any($1::uuid[]) and c.status = 'active'
+  and (c.kind = 'lightblue' or (c.kind = 'dubsado' and $2 and e.id is not null))`, vendors, s.Outbound != nil)
 		if err != nil {
 			return err
 		}
-		type lb struct{ id, vendor string }
-		conns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lb, error) {
-			var c lb
-			return c, r.Scan(&c.id, &c.vendor)
+		type crmConn struct {
+			id, vendor, endpoint string
+			kind                 integration.Kind
+		}
+		conns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (crmConn, error) {
+			var c crmConn
+			return c, r.Scan(&c.id, &c.vendor, &c.kind, &c.endpoint)
 		})
 		if err != nil {
 			return err
 		}
+		var projects []dubsadoProject
 		for _, c := range conns {
 			for _, i := range pushVendors[c.vendor] {
-				params = append(params, river.InsertManyParams{Args: PushArgs{EventKey: events[i].Key.String(),
-					ConnectionID: c.id, WeddingVendorID: events[i].Subject.ID}})
+				switch c.kind {
+				case integration.LightBlue:
+					params = append(params, river.InsertManyParams{Args: PushArgs{EventKey: events[i].Key.String(),
+						ConnectionID: c.id, WeddingVendorID: events[i].Subject.ID}})
+				case integration.Dubsado:
+					projects = append(projects, dubsadoProject{endpoint: c.endpoint, event: i})
+				}
 			}
+		}
+		if err := s.feedDubsado(ctx, tx, events, projects); err != nil {
+			return err
 		}
 	}
 	if len(params) == 0 {
@@ -97,6 +126,51 @@ where vendor_id = any($1::uuid[]) and kind = 'lightblue' and status = 'active'`,
 		return errors.New("connector: sink has no River client")
 	}
 	_, err := client.InsertManyTx(ctx, tx, params)
+	return err
+}
+
+// dubsadoProject is one inquiry event for one Dubsado connection's catch hook.
+type dubsadoProject struct {
+	endpoint string
+	event    int
+}
+
+// feedDubsado enqueues, per Dubsado connection and inquiry, the signed delivery of the "Create
+// Project" fields to the connection's catch hook. An inquiry without a couple email is skipped
+// (Dubsado creates clients by email).
+func (s *Sink) feedDubsado(ctx context.Context, tx pgx.Tx, events []route.Routed, projects []dubsadoProject) error {
+	if len(projects) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(projects))
+	for _, p := range projects {
+		ids = append(ids, events[p.event].Subject.ID)
+	}
+	found, err := inquiries(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	msgs := make([]outbound.Message, 0, len(projects))
+	for _, p := range projects {
+		ev := events[p.event]
+		in, ok := found[ev.Subject.ID]
+		if !ok {
+			continue // the wedding connection is gone already
+		}
+		project, err := dubsado.NewProject(in)
+		if errors.Is(err, dubsado.ErrNoClientEmail) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		body, err := dubsado.Body(project, ev.OccurredAt)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, outbound.Message{EndpointID: p.endpoint, Event: ev.Event, Body: body})
+	}
+	_, err = s.Outbound.Enqueue(ctx, tx, msgs)
 	return err
 }
 

@@ -45,24 +45,11 @@ type Decoder struct {
 	streams   map[uint32]*pending // streamed transactions by top-level xid
 	inStream  bool
 	streamXID uint32
-	buffered  int   // items held in tx and streams
+	buffered  int   // changes and messages held in tx and streams
 	err       error // first error: the Decoder is unusable past it
-}
-
-// pending is an uncommitted transaction.
-type pending struct {
-	xid      uint32
-	finalLSN uint64
-	items    []item
-}
-
-// item is a change or a transactional message, tagged with the (sub)transaction that
-// wrote it when streamed.
-type item struct {
-	sub     uint32
-	isMsg   bool
-	change  Change
-	message Message
+	// lastChanges, lastMessages and lastContents are the sizes of the last committed
+	// transaction: the initial capacities of the next one's slices and contents block.
+	lastChanges, lastMessages, lastContents int
 }
 
 // NewDecoder returns a Decoder with an empty relation cache.
@@ -136,7 +123,7 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 		if d.tx != nil || d.inStream {
 			return nil, protoErr("Begin inside a transaction or stream")
 		}
-		d.tx = &pending{xid: m.Xid, finalLSN: uint64(m.FinalLSN)}
+		d.tx = &pending{xid: m.Xid, finalLSN: uint64(m.FinalLSN), contents: newSlab(d.lastContents)}
 		return nil, nil
 
 	case *pglogrepl.CommitMessage:
@@ -184,7 +171,7 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 		if err != nil {
 			return nil, protoErr("insert into %s: %v", rel.QualifiedName(), err)
 		}
-		return nil, d.add(m.Xid, item{change: Change{Op: Insert, Relation: rel, New: newT}}, protoErr)
+		return nil, d.addChange(m.Xid, Change{Op: Insert, Relation: rel, New: newT}, protoErr)
 
 	case *pglogrepl.UpdateMessageV2:
 		rel, err := d.relation(m.RelationID, walStart)
@@ -198,7 +185,7 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 		if c.OldKind, c.Old, err = oldTuple(m.OldTupleType, m.OldTuple, rel); err != nil {
 			return nil, protoErr("update of %s: old row: %v", rel.QualifiedName(), err)
 		}
-		return nil, d.add(m.Xid, item{change: c}, protoErr)
+		return nil, d.addChange(m.Xid, c, protoErr)
 
 	case *pglogrepl.DeleteMessageV2:
 		rel, err := d.relation(m.RelationID, walStart)
@@ -209,7 +196,7 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 		if c.OldKind, c.Old, err = oldTuple(m.OldTupleType, m.OldTuple, rel); err != nil {
 			return nil, protoErr("delete from %s: old row: %v", rel.QualifiedName(), err)
 		}
-		return nil, d.add(m.Xid, item{change: c}, protoErr)
+		return nil, d.addChange(m.Xid, c, protoErr)
 
 	case *pglogrepl.TruncateMessageV2:
 		c := Change{
@@ -225,19 +212,20 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 			}
 			c.TruncatedRelations[i] = rel
 		}
-		return nil, d.add(m.Xid, item{change: c}, protoErr)
+		return nil, d.addChange(m.Xid, c, protoErr)
 
 	case *pglogrepl.LogicalDecodingMessageV2:
 		lm := Message{
 			Prefix:        m.Prefix,
-			Content:       append([]byte(nil), m.Content...), // m.Content aliases walData
+			Content:       m.Content, // aliases walData: copied when kept
 			Transactional: m.Transactional,
 			LSN:           uint64(m.LSN),
 		}
 		if !lm.Transactional {
+			lm.Content = append([]byte(nil), lm.Content...)
 			return []Transaction{{CommitLSN: lm.LSN, EndLSN: lm.LSN, Messages: []Message{lm}}}, nil
 		}
-		return nil, d.add(m.Xid, item{isMsg: true, message: lm}, protoErr)
+		return nil, d.addMessage(m.Xid, lm, protoErr)
 
 	case *pglogrepl.StreamStartMessageV2:
 		if d.inStream || d.tx != nil {
@@ -248,7 +236,7 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 		case p == nil && m.FirstSegment != 1:
 			return nil, protoErr("stream segment for xid %d without its first segment", m.Xid)
 		case p == nil:
-			d.streams[m.Xid] = &pending{xid: m.Xid}
+			d.streams[m.Xid] = &pending{xid: m.Xid, contents: newSlab(slabBlockMax)} // streamed: large
 		case m.FirstSegment == 1:
 			return nil, protoErr("second first segment for streamed xid %d", m.Xid)
 		}
@@ -282,19 +270,11 @@ func (d *Decoder) feed(walStart uint64, data []byte) ([]Transaction, error) {
 			return nil, nil // nothing of it was streamed to this session
 		}
 		if m.SubXid == m.Xid {
-			d.buffered -= len(p.items)
+			d.buffered -= p.len()
 			delete(d.streams, m.Xid)
 			return nil, nil
 		}
-		kept := p.items[:0]
-		for _, it := range p.items {
-			if it.sub != m.SubXid {
-				kept = append(kept, it)
-			}
-		}
-		clear(p.items[len(kept):]) // release the dropped rows
-		d.buffered -= len(p.items) - len(kept)
-		p.items = kept
+		d.buffered -= p.dropSub(m.SubXid)
 		return nil, nil
 	}
 	return nil, protoErr("unexpected message %T", msg)
@@ -319,50 +299,56 @@ func (d *Decoder) relation(id uint32, walStart uint64) (*Relation, error) {
 	return rel, nil
 }
 
-// add buffers a change or transactional message in the open transaction or, inside a
-// stream, in the streamed transaction (tagged with its subtransaction xid).
-func (d *Decoder) add(xid uint32, it item, protoErr func(string, ...any) error) error {
-	var p *pending
+// target returns the transaction a change or transactional message belongs to: the open
+// one or, inside a stream, the streamed one (then streamed is true and the message's xid
+// names the writing subtransaction). It fails when none is open or the buffer is full.
+func (d *Decoder) target(protoErr func(string, ...any) error) (p *pending, streamed bool, err error) {
 	switch {
 	case d.inStream:
-		p = d.streams[d.streamXID]
-		it.sub = xid
+		p, streamed = d.streams[d.streamXID], true
 	case d.tx != nil:
 		p = d.tx
 	default:
-		return protoErr("change or transactional message outside a transaction")
+		return nil, false, protoErr("change or transactional message outside a transaction")
 	}
 	if d.buffered >= d.opts.MaxBufferedChanges {
-		return &BufferLimitError{Limit: d.opts.MaxBufferedChanges, XID: p.xid}
+		return nil, false, &BufferLimitError{Limit: d.opts.MaxBufferedChanges, XID: p.xid}
 	}
-	p.items = append(p.items, it)
+	return p, streamed, nil
+}
+
+// addChange buffers a change of the open or streamed transaction.
+func (d *Decoder) addChange(xid uint32, c Change, protoErr func(string, ...any) error) error {
+	p, streamed, err := d.target(protoErr)
+	if err != nil {
+		return err
+	}
+	p.addChange(c, streamed, xid, d.lastChanges)
 	d.buffered++
 	return nil
 }
 
-// complete turns a pending transaction into a Transaction.
+// addMessage buffers a transactional message of the open or streamed transaction.
+func (d *Decoder) addMessage(xid uint32, m Message, protoErr func(string, ...any) error) error {
+	p, streamed, err := d.target(protoErr)
+	if err != nil {
+		return err
+	}
+	p.addMessage(m, streamed, xid, d.lastMessages)
+	d.buffered++
+	return nil
+}
+
+// complete turns a pending transaction into a Transaction, handing over its slices.
 func (d *Decoder) complete(p *pending, commitLSN, endLSN uint64, commitTime time.Time, streamed bool) Transaction {
-	d.buffered -= len(p.items)
+	d.buffered -= p.len()
+	d.lastChanges, d.lastMessages, d.lastContents = len(p.changes), len(p.messages), p.contents.used
 	tx := Transaction{XID: p.xid, CommitLSN: commitLSN, EndLSN: endLSN, CommitTime: commitTime, Streamed: streamed}
-	nMsg := 0
-	for i := range p.items {
-		if p.items[i].isMsg {
-			nMsg++
-		}
+	if len(p.changes) > 0 {
+		tx.Changes = p.changes
 	}
-	if nMsg > 0 {
-		tx.Messages = make([]Message, 0, nMsg)
-	}
-	if n := len(p.items) - nMsg; n > 0 {
-		tx.Changes = make([]Change, 0, n)
-	}
-	for i := range p.items {
-		if it := &p.items[i]; it.isMsg {
-			it.message.ChangeIndex = len(tx.Changes)
-			tx.Messages = append(tx.Messages, it.message)
-		} else {
-			tx.Changes = append(tx.Changes, it.change)
-		}
+	if len(p.messages) > 0 {
+		tx.Messages = p.messages
 	}
 	return tx
 }

@@ -3,6 +3,7 @@ package decode_test
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -522,4 +523,57 @@ func TestValueDecode(t *testing.T) {
 	_, err := decode.Value{Kind: decode.Text, Raw: []byte("forty-two")}.Decode(m, oidInt4)
 	require.Error(t, err)
 	require.False(t, errors.Is(err, decode.ErrUnchanged))
+}
+
+// Transactional messages' contents are copied too (several share one block), and appending
+// to one cannot overwrite another.
+func TestTransactionalMessageContentsAreOwnedAndSeparate(t *testing.T) {
+	t.Parallel()
+	d := decode.NewDecoder(decode.Options{})
+	first := logicalMsg(0, true, 0xA20, "vendorhub", "first")
+	second := logicalMsg(0, true, 0xA40, "vendorhub", strings.Repeat("s", 2000))
+	third := logicalMsg(0, true, 0xA60, "vendorhub", "third")
+	txs := feedAll(t, d, beginMsg(0xB00, commitTime, 17), first, second, third, logicalMsg(0, true, 0xA70, "vendorhub", ""), commitMsg(0xB00, 0xB30, commitTime))
+	require.Len(t, txs, 1)
+	msgs := txs[0].Messages
+	require.Len(t, msgs, 4)
+	for _, m := range [][]byte{first, second, third} {
+		copy(m[len(m)-5:], "XXXXX") // the caller reuses its buffers
+	}
+	_ = append(msgs[0].Content, "YYYYY"...)
+	require.Equal(t, "first", string(msgs[0].Content))
+	require.Equal(t, strings.Repeat("s", 2000), string(msgs[1].Content))
+	require.Equal(t, "third", string(msgs[2].Content))
+	require.Nil(t, msgs[3].Content, "an empty content stays nil")
+}
+
+// Dropping an aborted subtransaction renumbers the kept messages' ChangeIndex to count only
+// the kept changes before them.
+func TestStreamedAbortRenumbersMessages(t *testing.T) {
+	t.Parallel()
+	const xid, sub = 3000, 3001
+	d := decode.NewDecoder(decode.Options{})
+	feedAll(t, d,
+		streamStartMsg(xid, true),
+		messagesRel(xid, 'd'),
+		insertMsg(sub, relID, text("1"), text("sub a"), null),
+		insertMsg(xid, relID, text("2"), text("top"), null),
+		logicalMsg(xid, true, 0x110, "vendorhub", "after top"),
+		insertMsg(sub, relID, text("3"), text("sub b"), null),
+		logicalMsg(sub, true, 0x120, "vendorhub", "from sub"),
+		logicalMsg(xid, true, 0x130, "vendorhub", "last"),
+		streamStopMsg(),
+	)
+	require.Equal(t, 6, d.Buffered())
+	require.Empty(t, feedAll(t, d, streamAbortMsg(xid, sub)))
+	require.Equal(t, 3, d.Buffered())
+	txs := feedAll(t, d, streamCommitMsg(xid, 0x200, 0x230, commitTime))
+	require.Len(t, txs, 1)
+	require.Len(t, txs[0].Changes, 1)
+	require.Equal(t, "top", string(txs[0].Changes[0].New[1].Raw))
+	require.Equal(t, []decode.Message{
+		{Prefix: "vendorhub", Content: []byte("after top"), Transactional: true, LSN: 0x110, ChangeIndex: 1},
+		{Prefix: "vendorhub", Content: []byte("last"), Transactional: true, LSN: 0x130, ChangeIndex: 1},
+	}, txs[0].Messages)
+	require.Equal(t, 0, d.Buffered())
 }

@@ -55,6 +55,13 @@ func FuzzDecoderFeed(f *testing.F) {
 				for _, c := range tx.Changes {
 					checkChange(t, c)
 				}
+				prev := 0
+				for _, m := range tx.Messages {
+					if m.ChangeIndex < prev || m.ChangeIndex > len(tx.Changes) {
+						t.Fatalf("message change index %d after %d, with %d changes", m.ChangeIndex, prev, len(tx.Changes))
+					}
+					prev = m.ChangeIndex
+				}
 			}
 		}
 	})

@@ -38,6 +38,10 @@ func (r *reader) space() {
 
 // next skips whitespace and consumes c if it comes next.
 func (r *reader) next(c byte) bool {
+	if r.off < len(r.b) && r.b[r.off] == c {
+		r.off++
+		return true
+	}
 	r.space()
 	if r.off < len(r.b) && r.b[r.off] == c {
 		r.off++
@@ -48,6 +52,9 @@ func (r *reader) next(c byte) bool {
 
 // peek skips whitespace and returns the next byte (0 at the end).
 func (r *reader) peek() byte {
+	if r.off < len(r.b) && r.b[r.off] > ' ' {
+		return r.b[r.off]
+	}
 	r.space()
 	if r.off < len(r.b) {
 		return r.b[r.off]

@@ -126,7 +126,7 @@ var (
 )
 
 // Route turns a batch of committed transactions into routed events, in WAL order. It is the
-// pure half of Commit; malformed envelopes are counted and logged by route.Events and skipped.
+// pure half of Commit; malformed envelopes are counted and logged (route.Events) and skipped.
 // A non-transactional message (pg_logical_emit_message(false, …): delivered even when its
 // writer rolled back) is never routed: it is counted and logged, and only its position is
 // covered by the cursor.
@@ -145,10 +145,7 @@ func Route(router *route.Router, batch []decode.Transaction) []route.Routed {
 			})
 			continue
 		}
-		events, _ := route.Events(batch[i])
-		for _, ev := range events {
-			out = append(out, router.Route(ev))
-		}
+		out = router.AppendRouted(out, batch[i])
 	}
 	return out
 }

@@ -3,10 +3,12 @@ package handoff_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
@@ -177,4 +179,113 @@ func TestNonTransactionalMessageIsNotRouted(t *testing.T) {
 	require.Len(t, res.Routed, 1)
 	require.Equal(t, "committed", res.Routed[0].ID)
 	require.Equal(t, uint64(0x280), res.Cursor, "the cursor still covers the message's position")
+}
+
+// ids returns n event ids with prefix p.
+func ids(p string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", p, i)
+	}
+	return out
+}
+
+// jobCounts returns the number of probe jobs and of distinct keys among them.
+func jobCounts(ctx context.Context, t *testing.T, db *pgtest.DB) (jobs, keys int) {
+	t.Helper()
+	require.NoError(t, db.Pool.QueryRow(ctx,
+		`select count(*), count(distinct args->>'key') from river.river_job where kind = 'handoff.event'`).Scan(&jobs, &keys))
+	return jobs, keys
+}
+
+// Batches of CopyMinJobs or more are copied; a replay, whole or overlapping new events,
+// meets the unique index and is inserted again skipping the existing jobs. (Not parallel:
+// it counts vendorhub_handoff_job_replays_total, as the next test does.)
+func TestLargeBatchesReplayWithoutSecondJob(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	client := probeClient(t, db)
+	h, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_copy",
+		Sinks: []handoff.Sink{&handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}}})
+	require.NoError(t, err)
+
+	replays := counterValue(t, "vendorhub_handoff_job_replays_total")
+	first := []decode.Transaction{tx(0x100, 0x180, ids("a", handoff.CopyMinJobs)...)}
+	_, err = h.Commit(ctx, first, 0x180)
+	require.NoError(t, err)
+	jobs, keys := jobCounts(ctx, t, db)
+	require.Equal(t, handoff.CopyMinJobs, jobs)
+	require.Equal(t, handoff.CopyMinJobs, keys)
+	require.Equal(t, replays, counterValue(t, "vendorhub_handoff_job_replays_total"), "new jobs are copied at once")
+
+	_, err = h.Commit(ctx, first, 0x180)
+	require.NoError(t, err, "a whole replay is not an error")
+	// A replay of the first transaction batched with a new one.
+	second := append(first, tx(0x200, 0x280, ids("b", handoff.CopyMinJobs)...))
+	res, err := h.Commit(ctx, second, 0x280)
+	require.NoError(t, err)
+	require.Len(t, res.Routed, 2*handoff.CopyMinJobs)
+	jobs, keys = jobCounts(ctx, t, db)
+	require.Equal(t, 2*handoff.CopyMinJobs, jobs, "the new events got their jobs, the replayed ones no second one")
+	require.Equal(t, 2*handoff.CopyMinJobs, keys)
+	require.Equal(t, replays+2, counterValue(t, "vendorhub_handoff_job_replays_total"))
+}
+
+// gateSink holds its hand-off transaction open until released.
+type gateSink struct{ reached, release chan struct{} }
+
+func (*gateSink) Name() string { return "gate" }
+func (g *gateSink) HandOff(context.Context, pgx.Tx, []route.Routed) error {
+	close(g.reached)
+	<-g.release
+	return nil
+}
+
+// A deposed leader and its successor hand off the same batch at once: the second waits on
+// the first's uncommitted jobs, then skips them. Every event has exactly one job. (Not
+// parallel: it counts vendorhub_handoff_job_replays_total.)
+func TestConcurrentHandOffsOfTheSameBatchCreateOneJobEach(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	client := probeClient(t, db)
+	jobSink := &handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}
+	gate := &gateSink{reached: make(chan struct{}), release: make(chan struct{})}
+	deposed, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_race", Instance: "deposed", Sinks: []handoff.Sink{jobSink, gate}})
+	require.NoError(t, err)
+	successor, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_race", Instance: "successor", Sinks: []handoff.Sink{jobSink}})
+	require.NoError(t, err)
+	batch := []decode.Transaction{tx(0x100, 0x180, ids("r", 2*handoff.CopyMinJobs)...)}
+
+	replays := counterValue(t, "vendorhub_handoff_job_replays_total")
+	errs := make(chan error, 2)
+	go func() { _, err := deposed.Commit(ctx, batch, 0x180); errs <- err }()
+	<-gate.reached // the deposed leader's jobs are inserted, not committed
+	go func() { _, err := successor.Commit(ctx, batch, 0x180); errs <- err }()
+	require.Eventually(t, func() bool {
+		var waiting int
+		err := db.Pool.QueryRow(ctx, `select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`).Scan(&waiting)
+		return err == nil && waiting > 0
+	}, 30*time.Second, 10*time.Millisecond, "the successor waits on the uncommitted jobs")
+	close(gate.release)
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+
+	require.Equal(t, replays+1, counterValue(t, "vendorhub_handoff_job_replays_total"), "the successor's copy met the jobs")
+
+	jobs, keys := jobCounts(ctx, t, db)
+	require.Equal(t, 2*handoff.CopyMinJobs, jobs)
+	require.Equal(t, 2*handoff.CopyMinJobs, keys)
+}
+
+// counterValue reads a counter of the default registry (0 when absent).
+func counterValue(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := prometheus.DefaultGatherer.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) > 0 {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -41,7 +41,13 @@ const CodeCircuitOpen = "circuit_open"
 var ErrOpen = errors.New("circuit breaker open")
 
 // OpenError is a call refused by breaker Breaker.
-type OpenError struct{ Breaker string }
+type OpenError struct {
+	Breaker string
+	// RetryAfter is how long until the breaker lets a probe through: the rest of its open
+	// period, or a short wait while a half-open breaker's probes are out. Callers snooze
+	// their job for it rather than call again.
+	RetryAfter time.Duration
+}
 
 func (e *OpenError) Error() string { return "health: " + e.Breaker + ": circuit breaker open" }
 
@@ -53,6 +59,14 @@ func ProviderBreaker(provider string) string { return "provider:" + provider }
 
 // ConnectionBreaker names the breaker of an integration connection.
 func ConnectionBreaker(connectionID string) string { return "connection:" + connectionID }
+
+// EndpointBreaker names the breaker of a vendor's outbound webhook endpoint that belongs to
+// no integration connection (the endpoint of a connection uses ConnectionBreaker).
+func EndpointBreaker(endpointID string) string { return "endpoint:" + endpointID }
+
+// HalfOpenRetryDefault is OpenError.RetryAfter for a call refused because a half-open
+// breaker's probes are already out.
+const HalfOpenRetryDefault = time.Second
 
 // BreakerConfig configures every breaker of a Breakers.
 type BreakerConfig struct {
@@ -230,8 +244,12 @@ func (b *Breakers) call(name string, fn func() error, isFailure func(error) bool
 		b.stats.Observe(name, d, nil)
 		return nil, callErr
 	})
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		return &OpenError{Breaker: name}
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState):
+		wait := time.Until(time.Unix(0, br.since.Load()).Add(b.cfg.OpenTimeout))
+		return &OpenError{Breaker: name, RetryAfter: max(wait, 0)}
+	case errors.Is(err, gobreaker.ErrTooManyRequests):
+		return &OpenError{Breaker: name, RetryAfter: min(HalfOpenRetryDefault, b.cfg.OpenTimeout)}
 	}
 	return callErr
 }
@@ -241,6 +259,13 @@ func (b *Breakers) call(name string, fn func() error, isFailure func(error) bool
 // and Do returns an *OpenError (errors.Is(err, ErrOpen)).
 func (b *Breakers) Do(name string, fn func() error) error {
 	return b.call(name, fn, func(error) bool { return true })
+}
+
+// DoIf runs fn through the breaker name like Do, but only errors for which isFailure
+// returns true count as failures (a rate limit or a bad request is not an outage); the others
+// are returned as they are and count as successful calls.
+func (b *Breakers) DoIf(name string, fn func() error, isFailure func(error) bool) error {
+	return b.call(name, fn, isFailure)
 }
 
 // State returns the state of breaker name (StateClosed for one never used).

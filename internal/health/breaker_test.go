@@ -301,3 +301,29 @@ func (f fakeSender) Send(context.Context, channel.Message) (channel.Result, erro
 	}
 	return channel.Result{Provider: "twilio"}, f.err
 }
+
+// DoIf counts only what the caller calls an outage; a refusal by the open breaker says how long
+// until it lets a probe through, so a job can snooze that long.
+func TestDoIfCountsOnlyOutagesAndSaysWhenToRetry(t *testing.T) {
+	t.Parallel()
+	b, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: time.Minute}, nil)
+	require.NoError(t, err)
+	name := health.EndpointBreaker("70000000-0000-4000-8000-000000000009")
+	limited, down := errors.New("HTTP 429"), errors.New("HTTP 503")
+	isOutage := func(err error) bool { return errors.Is(err, down) }
+	for range 5 {
+		require.ErrorIs(t, b.DoIf(name, func() error { return limited }, isOutage), limited)
+	}
+	require.Equal(t, health.StateClosed, b.State(name), "rate limits are no outage")
+	for range 2 {
+		require.ErrorIs(t, b.DoIf(name, func() error { return down }, isOutage), down)
+	}
+	require.Equal(t, health.StateOpen, b.State(name))
+	err = b.DoIf(name, func() error { t.Fatal("called while open"); return nil }, isOutage)
+	var open *health.OpenError
+	require.ErrorAs(t, err, &open)
+	require.ErrorIs(t, err, health.ErrOpen)
+	require.Equal(t, name, open.Breaker)
+	require.LessOrEqual(t, open.RetryAfter, time.Minute)
+	require.Greater(t, open.RetryAfter, 50*time.Second, "the rest of the open period")
+}

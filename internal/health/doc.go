@@ -13,10 +13,13 @@
 // taken. A consumer that keeps up within one PollInterval therefore reads 0, and a stopped
 // one reads growing numbers, whether or not this process is the one streaming.
 //
-// Breakers holds one circuit breaker (sony/gobreaker) per provider ("provider:fcm") and per
-// connection ("connection:<uuid>"). A breaker opens after a run of failures (or a failure
-// ratio), fails calls fast while open, lets a probe through after OpenTimeout (half-open) and
-// closes when the probe succeeds. Sender wraps a channel.Sender with its provider's breaker:
+// Breakers holds one circuit breaker (sony/gobreaker) per provider ("provider:fcm"), per
+// integration connection ("connection:<uuid>": its calendar syncs, renewals, token refreshes,
+// Light Blue pushes and outbound catch-hook deliveries) and per plain outbound webhook
+// endpoint ("endpoint:<uuid>"). A breaker opens after a run of failures (or a failure
+// ratio), fails calls fast while open (an *OpenError whose RetryAfter tells the caller's job
+// how long to snooze), lets a probe through after OpenTimeout (half-open) and closes when the
+// probe succeeds. DoIf lets the caller say which errors are outages. Sender wraps a channel.Sender with its provider's breaker:
 // while open, Send fails with channel.Unavailable, which makes the delivery worker fall back
 // to the recipient's next channel without blaming the recipient. Every call is also counted
 // (success rate, latency percentiles, last error, consecutive failures) for the dashboard.

@@ -207,8 +207,11 @@ on conflict (user_id, event_key) do nothing`, title, body, data, id); err != nil
 // alertText is the operators' notification of t.
 func alertText(t Transition) (string, string) {
 	what := breakerTarget(t.Breaker)
-	if breakerKind(t.Breaker) == "connection" {
+	switch breakerKind(t.Breaker) {
+	case "connection":
 		what = "connection " + what
+	case "endpoint":
+		what = "webhook endpoint " + what
 	}
 	var title string
 	switch t.To {

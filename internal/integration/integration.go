@@ -131,6 +131,9 @@ type ProviderError struct {
 	Retryable bool
 	// RetryAfter is the provider's Retry-After, when it sent one.
 	RetryAfter time.Duration
+	// RateLimited marks a refusal for going too fast (429, Google's rateLimitExceeded, the
+	// local token bucket): retryable, but not an outage of the provider.
+	RateLimited bool
 	// Message is the provider's error text (never a credential).
 	Message string
 	// Err is the underlying error, if any.
@@ -164,6 +167,14 @@ func IsRetryable(err error) bool {
 	return errors.As(err, &pe) && pe.Retryable
 }
 
+// IsOutage reports whether err is a provider failure that says the provider or connection is
+// down — a 5xx, a timeout, a transport error — as opposed to a rate limit, a refused request
+// or a local error. Outages count against the connection's circuit breaker.
+func IsOutage(err error) bool {
+	var pe *ProviderError
+	return errors.As(err, &pe) && pe.Retryable && !pe.RateLimited
+}
+
 // RetryAfter returns the provider's requested wait, or 0.
 func RetryAfter(err error) time.Duration {
 	var pe *ProviderError
@@ -193,7 +204,7 @@ func ResponseError(provider, op string, resp *http.Response) *ProviderError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	return &ProviderError{Provider: provider, Op: op, Status: resp.StatusCode,
 		Retryable: RetryableStatus(resp.StatusCode), RetryAfter: ParseRetryAfter(resp.Header, time.Now()),
-		Message: string(b)}
+		RateLimited: resp.StatusCode == http.StatusTooManyRequests, Message: string(b)}
 }
 
 // TransportError wraps a failed round trip (refused, reset, timeout) as a retryable error.

@@ -77,7 +77,7 @@ func (l *Limits) Wait(ctx context.Context, provider string) error {
 	}
 	if d > maxWait {
 		res.Cancel()
-		return &ProviderError{Provider: provider, Op: "rate limit", Retryable: true, RetryAfter: d, Message: "local rate limit"}
+		return &ProviderError{Provider: provider, Op: "rate limit", Retryable: true, RateLimited: true, RetryAfter: d, Message: "local rate limit"}
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -74,8 +74,8 @@ from unnest($1::uuid[]) s(id) where exists (select 1 from public.vendor_members 
 		data := fmt.Appendf(nil, `{"event_type":"digest","thread":%q,"conversation_id":%q,"messages":%d,"senders":%d}`,
 			st.thread, conv, st.pending, len(st.senders))
 		key := fmt.Sprintf("digest/%s/%s/%d", st.thread, pglogrepl.LSN(st.lastKey.CommitLSN), st.lastKey.Index)
-		if _, err := writeNotifications(ctx, tx, client, w.cfg, []item{{userID: st.userID, category: CategoryNewMessage,
-			title: title, eventKey: key, weddingID: st.weddingID, data: data, plan: plan}}); err != nil {
+		n := &notice{category: CategoryNewMessage, title: title, eventKey: key, weddingID: st.weddingID, data: data}
+		if _, err := writeNotifications(ctx, tx, client, w.cfg, []item{{userID: st.userID, notice: n, plan: plan}}); err != nil {
 			return err
 		}
 	}

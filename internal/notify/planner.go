@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/riverqueue/river"
@@ -109,12 +110,18 @@ var planned = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help: "Recipient decisions of the notification planner, by outcome (notified, deferred, digested, muted, replayed).",
 }, []string{"outcome"})
 
-// item is one notification to write.
+// notice is what one event tells its recipients: the content their notifications share.
+type notice struct {
+	category, title, body, eventKey string
+	weddingID                       *string
+	data                            []byte
+}
+
+// item is one notification to write: a notice for one recipient.
 type item struct {
-	userID, category, title, body, eventKey string
-	weddingID                               *string
-	data                                    []byte
-	plan                                    Plan
+	userID string
+	notice *notice
+	plan   Plan
 }
 
 // threadState mirrors a vendorhub.notify_threads row.
@@ -206,7 +213,8 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 	for i, c := range cands {
 		now := eventTime(c.ev.Event, p.cfg.Now)
 		title, body := content(c.ev.Event, c.category)
-		data := notificationData(c.ev.Event)
+		nt := &notice{category: c.category, title: title, body: body, eventKey: c.ev.Key.String(),
+			weddingID: c.ev.WeddingID, data: notificationData(c.ev.Event)}
 		for _, u := range lists[i] {
 			r := recips[u]
 			if r == nil {
@@ -237,8 +245,7 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 				st.windowStart, st.lastKey = now, c.ev.Key
 				dirty[k] = st
 			}
-			items = append(items, item{userID: u, category: c.category, title: title, body: body,
-				eventKey: c.ev.Key.String(), weddingID: c.ev.WeddingID, data: data, plan: plan})
+			items = append(items, item{userID: u, notice: nt, plan: plan})
 		}
 	}
 	if err := p.saveThreads(ctx, tx, dirty); err != nil {
@@ -301,9 +308,13 @@ func (p *Planner) loadThreads(ctx context.Context, tx pgx.Tx, keys []threadKey) 
 	if len(keys) == 0 {
 		return out, nil
 	}
-	us, ts := make([]string, len(keys)), make([]string, len(keys))
+	us, ts := make([]pgtype.UUID, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
-		us[i], ts[i] = k.user, k.thread
+		u, err := parseUUID(k.user)
+		if err != nil {
+			return nil, err
+		}
+		us[i], ts[i] = u, k.thread
 	}
 	rows, err := tx.Query(ctx, `
 select t.user_id::text, t.thread, t.window_started_at, t.last_lsn::text, t.last_index, t.pending_count,
@@ -359,12 +370,12 @@ func (p *Planner) saveThreads(ctx context.Context, tx pgx.Tx, dirty map[threadKe
 	}
 	n := len(dirty)
 	var (
-		us, ts, lsns, senders []string
-		idx, pend             []int32
-		win                   []time.Time
-		first, last, flush    []*time.Time
-		wed                   []*string
-		jobs                  []river.InsertManyParams
+		ts, lsns, senders  []string
+		us, wed            []pgtype.UUID
+		idx, pend          []int32
+		win                []time.Time
+		first, last, flush []*time.Time
+		jobs               []river.InsertManyParams
 	)
 	keys := make([]threadKey, 0, n)
 	for k := range dirty {
@@ -375,11 +386,19 @@ func (p *Planner) saveThreads(ctx context.Context, tx pgx.Tx, dirty map[threadKe
 	})
 	for _, k := range keys {
 		st := dirty[k]
-		us, ts = append(us, st.userID), append(ts, st.thread)
+		u, err := parseUUID(st.userID)
+		if err != nil {
+			return err
+		}
+		w, err := parseUUIDPtr(st.weddingID)
+		if err != nil {
+			return err
+		}
+		us, ts, wed = append(us, u), append(ts, st.thread), append(wed, w)
 		lsns, idx = append(lsns, pglogrepl.LSN(st.lastKey.CommitLSN).String()), append(idx, int32(st.lastKey.Index))
 		win, pend = append(win, st.windowStart), append(pend, int32(st.pending))
 		first, last, flush = append(first, timePtr(st.firstAt, st.pending > 0)), append(last, timePtr(st.lastAt, st.pending > 0)), append(flush, timePtr(st.flushAt, st.pending > 0))
-		senders, wed = append(senders, strings.Join(st.senders, ",")), append(wed, st.weddingID)
+		senders = append(senders, strings.Join(st.senders, ","))
 		if st.newDigest {
 			st.newDigest = false
 			jobs = append(jobs, river.InsertManyParams{Args: DigestArgs{UserID: st.userID, Thread: st.thread},
@@ -417,21 +436,45 @@ func writeNotifications(ctx context.Context, tx pgx.Tx, jobs JobInserter, cfg Co
 	if len(items) == 0 {
 		return created, nil
 	}
-	n := len(items)
-	us, cats, titles, bodies, keys := make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]string, n)
-	weds, datas := make([]*string, n), make([]string, n)
+	// One row per recipient (user, notice index); the notices' content once each, so a group
+	// chat's 30 recipients do not send (and the server parse) the same title, body and data 30 times.
+	us, at := make([]pgtype.UUID, len(items)), make([]int32, len(items))
+	var (
+		cats, titles, keys []string
+		bodies             []*string
+		weds               []pgtype.UUID
+		datas              [][]byte
+	)
+	index := map[*notice]int32{}
 	for i, it := range items {
-		us[i], cats[i], titles[i], keys[i], weds[i], datas[i] = it.userID, it.category, it.title, it.eventKey, it.weddingID, string(it.data)
-		if it.body != "" {
-			b := it.body
-			bodies[i] = &b
+		u, err := parseUUID(it.userID)
+		if err != nil {
+			return nil, err
 		}
+		n := it.notice
+		j, ok := index[n]
+		if !ok {
+			wed, err := parseUUIDPtr(n.weddingID)
+			if err != nil {
+				return nil, err
+			}
+			var body *string
+			if n.body != "" {
+				body = &n.body
+			}
+			cats, titles, bodies, keys = append(cats, n.category), append(titles, n.title), append(bodies, body), append(keys, n.eventKey)
+			weds, datas = append(weds, wed), append(datas, n.data)
+			j = int32(len(keys)) // SQL arrays count from 1
+			index[n] = j
+		}
+		us[i], at[i] = u, j
 	}
 	rows, err := tx.Query(ctx, `
 insert into public.notifications (user_id, wedding_id, category, title, body, data, event_key)
-select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[])
+select r.u, ($3::uuid[])[r.i], ($4::text[])[r.i], ($5::text[])[r.i], ($6::text[])[r.i], ($7::jsonb[])[r.i], ($8::text[])[r.i]
+from unnest($1::uuid[], $2::int[]) as r(u, i)
 on conflict (user_id, event_key) do nothing
-returning id::text, user_id::text, event_key`, us, weds, cats, titles, bodies, datas, keys)
+returning id::text, user_id::text, event_key`, us, at, weds, cats, titles, bodies, datas, keys)
 	if err != nil {
 		return nil, fmt.Errorf("notify: insert notifications: %w", err)
 	}
@@ -450,7 +493,7 @@ returning id::text, user_id::text, event_key`, us, weds, cats, titles, bodies, d
 	var params []river.InsertManyParams
 	var dn, du, dc, dp, dk, de []string
 	for _, it := range items {
-		id, ok := created[it.userID+"\x00"+it.eventKey]
+		id, ok := created[it.userID+"\x00"+it.notice.eventKey]
 		if !ok {
 			planned.WithLabelValues("replayed").Inc()
 			continue
@@ -464,7 +507,7 @@ returning id::text, user_id::text, event_key`, us, weds, cats, titles, bodies, d
 		if !it.plan.NotBefore.IsZero() {
 			opts.ScheduledAt = it.plan.NotBefore
 			dn, du, dc = append(dn, id), append(du, it.userID), append(dc, string(args.Channel))
-			dp, dk = append(dp, cfg.Providers[args.Channel]), append(dk, it.eventKey)
+			dp, dk = append(dp, cfg.Providers[args.Channel]), append(dk, it.notice.eventKey)
 			de = append(de, "quiet hours: deferred until "+it.plan.NotBefore.UTC().Format(time.RFC3339))
 			planned.WithLabelValues("deferred").Inc()
 		} else {
@@ -546,4 +589,35 @@ func notificationData(ev event.Event) []byte {
 	sub.Participants = nil
 	b, _ := json.Marshal(map[string]any{"event_type": ev.Type, "event_id": ev.ID, "subject": sub})
 	return b
+}
+
+// parseUUID turns id into a uuid parameter: pgx sends pgtype.UUID arrays in binary, strings as
+// an array literal the server must parse.
+func parseUUID(id string) (pgtype.UUID, error) {
+	var u pgtype.UUID
+	if err := u.Scan(id); err != nil {
+		return pgtype.UUID{}, fmt.Errorf("notify: id %q: %w", id, err)
+	}
+	return u, nil
+}
+
+// parseUUIDPtr is parseUUID of an optional id (nil: NULL).
+func parseUUIDPtr(id *string) (pgtype.UUID, error) {
+	if id == nil {
+		return pgtype.UUID{}, nil
+	}
+	return parseUUID(*id)
+}
+
+// parseUUIDs is parseUUID of every id.
+func parseUUIDs(ids []string) ([]pgtype.UUID, error) {
+	out := make([]pgtype.UUID, len(ids))
+	for i, id := range ids {
+		u, err := parseUUID(id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = u
+	}
+	return out, nil
 }

@@ -131,6 +131,10 @@ func location(name string) *time.Location {
 // Users without a settings row get the defaults: UTC, no quiet hours, push only if they
 // have a device.
 func loadRecipients(ctx context.Context, q Queryer, users []string) (map[string]*Recipient, error) {
+	ids, err := parseUUIDs(users)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := q.Query(ctx, `
 select u.id::text,
        coalesce(s.timezone::text, 'UTC'),
@@ -142,7 +146,7 @@ select u.id::text,
        (select coalesce(jsonb_object_agg(p.category || '/' || p.channel, p.enabled), '{}')
           from public.notification_preferences p where p.user_id = u.id)
 from unnest($1::uuid[]) as u(id)
-left join public.notification_settings s on s.user_id = u.id`, users)
+left join public.notification_settings s on s.user_id = u.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("notify: load recipients: %w", err)
 	}

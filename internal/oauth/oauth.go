@@ -186,7 +186,7 @@ where c.id = $1 for update of c`, connectionID).Scan(&status, &vendorID, &kind, 
 			st := re.Response.StatusCode
 			return nil, &integration.ProviderError{Provider: kind.Provider(), Op: "token", Status: st,
 				Retryable: integration.RetryableStatus(st), RetryAfter: integration.ParseRetryAfter(re.Response.Header, r.now()),
-				Message: re.ErrorCode}
+				RateLimited: st == http.StatusTooManyRequests, Message: re.ErrorCode}
 		}
 		return nil, integration.TransportError(kind.Provider(), "token", err)
 	}

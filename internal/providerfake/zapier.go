@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ZapierBridge sends what a vendor's Zap sends to vendorhub: a CRM trigger (HoneyBook or
@@ -58,11 +59,17 @@ func (z *ZapierBridge) Send(ctx context.Context, payload any) (int, []byte, erro
 // POST /hooks/catch/{account}/{hook}/, answering 200 {"status":"success", "attempt", "id",
 // "request_id"} as Zapier does. vendorhub's signed outbound events land here and feed Zapier
 // actions such as Dubsado's "Create Project" (a new inquiry in the hub becomes a lead).
+//
+// Zapier itself accepts any request; a Zap that cares checks the Standard Webhooks signature
+// in a code step. The fake does that check for the test with the secrets given to SetSecrets
+// (the same verifier as WebhookReceiver, written from the specification) and records the
+// outcome in ZapierCatch.Verified, without changing its answer.
 type ZapierCatchHook struct {
 	Base
 
 	mu      sync.Mutex
 	catches []ZapierCatch
+	secrets [][]byte
 }
 
 // ZapierCatch is one request a catch hook accepted.
@@ -70,6 +77,18 @@ type ZapierCatch struct {
 	Account, Hook string
 	Header        http.Header
 	Body          []byte
+	// Verified is true when the request carries a valid Standard Webhooks signature under one
+	// of the hook's secrets; Problem says why not.
+	Verified bool
+	Problem  string
+}
+
+// SetSecrets sets the "whsec_…" secrets the Zap's signature check accepts.
+func (z *ZapierCatchHook) SetSecrets(secrets ...string) {
+	keys := standardKeys(secrets)
+	z.mu.Lock()
+	z.secrets = keys
+	z.mu.Unlock()
 }
 
 // NewZapierCatchHook starts the fake.
@@ -105,7 +124,10 @@ func (z *ZapierCatchHook) catch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	z.mu.Lock()
-	z.catches = append(z.catches, ZapierCatch{Account: r.PathValue("account"), Hook: r.PathValue("hook"), Header: r.Header.Clone(), Body: body})
+	c := ZapierCatch{Account: r.PathValue("account"), Hook: r.PathValue("hook"), Header: r.Header.Clone(), Body: body}
+	c.Verified, c.Problem = verifyStandard(z.secrets, time.Now(), r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
+		r.Header.Get("webhook-signature"), body)
+	z.catches = append(z.catches, c)
 	n := len(z.catches)
 	z.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

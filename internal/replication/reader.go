@@ -33,6 +33,7 @@ type reader struct {
 	nextStatus  time.Time
 	lastMsg     time.Time
 	lastPromote time.Time
+	deadline    time.Time // the read deadline set on the socket
 	inTx        bool
 	openStreams map[uint32]struct{}
 }
@@ -102,8 +103,13 @@ func (r *reader) loop(ctx context.Context) error {
 		}
 		// A read deadline on the socket rather than a context per read: no watcher goroutine
 		// per message. A timeout leaves the connection usable; ctx is checked every poll.
-		if err := r.conn.Conn().SetReadDeadline(deadline); err != nil {
-			return fmt.Errorf("replication: set read deadline: %w", err)
+		// A deadline still ahead and not later than wanted stays: resetting the socket's
+		// timer for every message costs more than reading it when a backlog streams.
+		if !r.deadline.After(now) || deadline.Before(r.deadline) {
+			if err := r.conn.Conn().SetReadDeadline(deadline); err != nil {
+				return fmt.Errorf("replication: set read deadline: %w", err)
+			}
+			r.deadline = deadline
 		}
 		msg, err := r.conn.ReceiveMessage(context.Background())
 		if err != nil {

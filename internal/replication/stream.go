@@ -539,8 +539,14 @@ func (s *Stream) committed(batch []decode.Transaction, upTo uint64, res handoff.
 	} else {
 		lagBytes.Set(0)
 	}
-	for i := range res.Routed {
-		eventsTotal.WithLabelValues(string(res.Routed[i].Type)).Inc()
+	// One counter update per run of events of the same type.
+	for i := 0; i < len(res.Routed); {
+		t, n := res.Routed[i].Type, 1
+		for i+n < len(res.Routed) && res.Routed[i+n].Type == t {
+			n++
+		}
+		eventsTotal.WithLabelValues(string(t)).Add(float64(n))
+		i += n
 	}
 	s.committer.Broadcast(res.Routed)
 }

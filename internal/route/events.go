@@ -45,8 +45,44 @@ func (e *EventError) Unwrap() error { return e.Err }
 // and reason, never the content; the first 10, then at most one a second); it never stops
 // the others.
 func Events(tx decode.Transaction) (events []event.Event, errs []error) {
+	eachMessage(tx, func(key event.Key, content []byte) {
+		env, err := parse(key, content)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		if events == nil {
+			events = make([]event.Event, 0, len(tx.Messages))
+		}
+		events = append(events, event.Event{Envelope: env, Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN})
+	})
+	return events, errs
+}
+
+// AppendRouted appends the routed events of tx to dst, in WAL order: Route of each of
+// Events(tx), built in place. Malformed envelopes are counted and logged as by Events, and
+// skipped.
+func (r *Router) AppendRouted(dst []Routed, tx decode.Transaction) []Routed {
+	eachMessage(tx, func(key event.Key, content []byte) {
+		dst = append(dst, Routed{Event: event.Event{Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN}})
+		out := &dst[len(dst)-1]
+		var err error
+		if out.Envelope, err = parse(key, content); err != nil {
+			*out = Routed{}
+			dst = dst[:len(dst)-1]
+			return
+		}
+		r.route(out)
+	})
+	return dst
+}
+
+// eachMessage calls f with the key and content of each 'vendorhub' message of tx (see
+// Events).
+func eachMessage(tx decode.Transaction, f func(key event.Key, content []byte)) {
 	var index uint32
-	for _, m := range tx.Messages {
+	for i := range tx.Messages {
+		m := &tx.Messages[i]
 		if m.Prefix != event.MessagePrefix {
 			continue
 		}
@@ -55,20 +91,20 @@ func Events(tx decode.Transaction) (events []event.Event, errs []error) {
 			key.Index |= NonTransactionalIndex
 		}
 		index++
-		env, err := event.Parse(m.Content)
-		if err != nil {
-			unknownEvents.WithLabelValues(malformedLabel).Inc()
-			ee := &EventError{Key: key, Err: err}
-			malformedLog.Do(func() {
-				slog.Warn("route: malformed event envelope skipped", "key", key.String(), "err", err)
-			})
-			errs = append(errs, ee)
-			continue
-		}
-		if events == nil {
-			events = make([]event.Event, 0, len(tx.Messages))
-		}
-		events = append(events, event.Event{Envelope: env, Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN})
+		f(key, m.Content)
 	}
-	return events, errs
+}
+
+// parse parses the envelope of the event keyed key; a malformed one is counted, logged and
+// returned as an *EventError.
+func parse(key event.Key, content []byte) (event.Envelope, error) {
+	env, err := event.Parse(content)
+	if err != nil {
+		unknownEvents.WithLabelValues(malformedLabel).Inc()
+		malformedLog.Do(func() {
+			slog.Warn("route: malformed event envelope skipped", "key", key.String(), "err", err)
+		})
+		return event.Envelope{}, &EventError{Key: key, Err: err}
+	}
+	return env, nil
 }

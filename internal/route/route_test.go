@@ -286,6 +286,12 @@ func TestEvents(t *testing.T) {
 	// Replaying the same transaction yields the same keys.
 	again, _ := route.Events(tx)
 	require.Equal(t, events, again)
+
+	// AppendRouted is Route of each of Events, appended.
+	r, _ := newRouter(t)
+	prior := route.Routed{Category: "already there"}
+	routed := r.AppendRouted([]route.Routed{prior}, tx)
+	require.Equal(t, []route.Routed{prior, r.Route(events[0]), r.Route(events[1])}, routed)
 }
 
 func TestEventsNonTransactional(t *testing.T) {

@@ -63,7 +63,7 @@ type Options struct {
 
 // Router routes events by rules. It is safe for concurrent use.
 type Router struct {
-	rules map[event.Type]compiledRule
+	rules map[event.Type]*compiledRule
 	log   *slog.Logger
 	// logSometimes limits the warning lines: a stream of bad events is counted in full
 	// but logs the first few and then one a second.
@@ -112,7 +112,7 @@ func ValidateRules(rules []Rule) error {
 }
 
 func compile(rules []Rule) (*Router, error) {
-	r := &Router{rules: make(map[event.Type]compiledRule, len(rules))}
+	r := &Router{rules: make(map[event.Type]*compiledRule, len(rules))}
 	for _, rule := range rules {
 		if !rule.Type.Known() {
 			return nil, fmt.Errorf("route: rule for unknown event type %q", rule.Type)
@@ -120,7 +120,7 @@ func compile(rules []Rule) (*Router, error) {
 		if _, dup := r.rules[rule.Type]; dup {
 			return nil, fmt.Errorf("route: two rules for event type %q", rule.Type)
 		}
-		c := compiledRule{Rule: rule, routed: routedEvents.WithLabelValues(string(rule.Type))}
+		c := &compiledRule{Rule: rule, routed: routedEvents.WithLabelValues(string(rule.Type))}
 		for _, text := range rule.Topics {
 			t, err := parseTemplate(text)
 			if err != nil {
@@ -154,6 +154,13 @@ func parseTemplate(text string) (template, error) {
 // logged).
 func (r *Router) Route(ev event.Event) Routed {
 	out := Routed{Event: ev}
+	r.route(&out)
+	return out
+}
+
+// route sets the routes of out.Event in out.
+func (r *Router) route(out *Routed) {
+	ev := &out.Event
 	label := string(ev.Type)
 	rule, ok := r.rules[ev.Type]
 	if !ok {
@@ -164,13 +171,13 @@ func (r *Router) Route(ev event.Event) Routed {
 			r.log.Warn("route: event type has no rule; routed to nothing",
 				"type", truncate(string(ev.Type), 64), "key", ev.Key.String(), "id", truncate(ev.ID, 64))
 		})
-		return out
+		return
 	}
 	rule.routed.Inc()
 
 	for _, t := range rule.topics {
-		id := resolve(&ev, t.key)
-		if !isUUID(id) {
+		id, ok := lowerUUID(resolve(ev, t.key))
+		if !ok {
 			skippedTopics.WithLabelValues(label, t.text).Inc()
 			r.logSometimes.Do(func() {
 				r.log.Warn("route: topic skipped: id missing or not a uuid",
@@ -181,7 +188,7 @@ func (r *Router) Route(ev event.Event) Routed {
 		if out.Topics == nil {
 			out.Topics = make([]string, 0, len(rule.topics))
 		}
-		out.Topics = append(out.Topics, t.prefix+strings.ToLower(id))
+		out.Topics = append(out.Topics, t.prefix+id)
 	}
 	out.Category = rule.Category
 	if e := rule.Escalate; e != nil {
@@ -193,7 +200,6 @@ func (r *Router) Route(ev event.Event) Routed {
 	if len(rule.Integrations) > 0 {
 		out.Integrations = append([]string(nil), rule.Integrations...)
 	}
-	return out
 }
 
 // resolve returns the id a placeholder names, or "".
@@ -235,25 +241,29 @@ func dataString(raw json.RawMessage) string {
 	return s
 }
 
-// isUUID reports whether s is a UUID in its canonical 8-4-4-4-12 hex form.
-func isUUID(s string) bool {
+// lowerUUID returns s in lower case when it is a UUID in its canonical 8-4-4-4-12 hex form.
+func lowerUUID(s string) (string, bool) {
 	if len(s) != 36 {
-		return false
+		return "", false
 	}
+	upper := false
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
+		switch c := s[i]; {
+		case i == 8 || i == 13 || i == 18 || i == 23:
 			if c != '-' {
-				return false
+				return "", false
 			}
+		case '0' <= c && c <= '9' || 'a' <= c && c <= 'f':
+		case 'A' <= c && c <= 'F':
+			upper = true
 		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
+			return "", false
 		}
 	}
-	return true
+	if upper {
+		s = strings.ToLower(s)
+	}
+	return s, true
 }
 
 // typeLabel is the metric label of a type without a rule: its name when it looks like one

@@ -4,7 +4,7 @@
 // The demo: wedding WeddingID ("Ava & Noah at Thornbury Manor", Europe/London) with 32
 // connected vendors of every kind, its couple, a planner, four conversations (one a thread) and
 // messages; a second wedding OtherWeddingID with the outsider vendor, which is connected to no
-// other wedding. Every demo user's password is DemoPassword. No integration credentials are
+// other wedding; an operator (OperatorUserID) who receives the dev breaker alerts. Every demo user's password is DemoPassword. No integration credentials are
 // seeded. The seed_test.go test checks these values against the seed.
 package seed
 
@@ -32,6 +32,9 @@ const (
 	OtherPartnerUserID      = "10000000-0000-4000-8000-000000000008" // Leo Laurent, couple of OtherWeddingID
 	PhotographerStaffUserID = "10000000-0000-4000-8000-000000000009" // Jules Kim, staff of PhotographerVendorID
 	VenueUserID             = "10000000-0000-4000-8000-000000000106" // owner of VenueVendorID
+	// OperatorUserID is the operator (app_metadata.role "operator", vendorhub.operator_ids()):
+	// breaker alerts reach them in-app, and their JWT opens the dashboard.
+	OperatorUserID = "10000000-0000-4000-8000-000000000010" // Olivia Grant
 )
 
 // CoupleUserIDs are both members of the couple of WeddingID.
@@ -48,6 +51,7 @@ const (
 	OtherCoupleEmail       = "mia@example.com"
 	OtherPartnerEmail      = "leo@example.com"
 	PhotographerStaffEmail = "jules@lumenandlace.example.com"
+	OperatorEmail          = "ops@vendorhub.example.com"
 )
 
 // Vendors.

@@ -30,6 +30,7 @@ func TestSeedMatchesConstants(t *testing.T) {
 		seed.OtherCoupleUserID:       seed.OtherCoupleEmail,
 		seed.OtherPartnerUserID:      seed.OtherPartnerEmail,
 		seed.PhotographerStaffUserID: seed.PhotographerStaffEmail,
+		seed.OperatorUserID:          seed.OperatorEmail,
 	}
 	for id, email := range users {
 		var got string
@@ -41,6 +42,10 @@ func TestSeedMatchesConstants(t *testing.T) {
 		`select encrypted_password = extensions.crypt($2, encrypted_password) from auth.users where id = $1`,
 		seed.CoupleUserID, seed.DemoPassword).Scan(&passwordOK))
 	require.True(t, passwordOK, "DemoPassword is the seeded password")
+
+	var operators []string
+	require.NoError(t, pgxSelect(t, db, &operators, `select id::text from vendorhub.operator_ids() as id`))
+	require.Equal(t, []string{seed.OperatorUserID}, operators, "the seed's one operator receives in-app alerts")
 
 	var couple []string
 	require.NoError(t, pgxSelect(t, db, &couple,

@@ -2,14 +2,21 @@
 --
 -- The planner inserts one public.notifications row per recipient — about 1,500 per hand-off of
 -- 50 group-chat messages — and, under quiet hours, as many 'deferred' public.deliveries rows, each
--- in a single INSERT … SELECT FROM unnest(…). Row triggers calling vendorhub.emit() per row were
--- most of the planner's database time. These triggers run once per statement over its transition
--- table instead and still write one logical message per inserted row, in insertion order, with
--- exactly the envelope vendorhub.emit() writes ({id, type, occurred_at, wedding_id when set,
--- actor when set, subject, data}; docs/events.md), so keys and routing are unchanged. Rows an
--- ON CONFLICT clause skipped (a replay) are not in the transition table and emit nothing, as
--- before. The delivery workers' status updates stay on the row trigger of 20261125000130: they
--- change one row per statement.
+-- batch in one INSERT … SELECT FROM unnest(…). A row trigger calling vendorhub.emit() per row was
+-- most of the planner's database time. The triggers below run once per statement over its
+-- transition table and still write one logical message per inserted row, in insertion order.
+-- Rows an ON CONFLICT clause skipped (a replay) are not in the transition table and emit nothing,
+-- as before. The delivery workers' status updates keep the row trigger of 20261125000130 (one row
+-- per statement there).
+--
+-- The envelope is the one vendorhub.emit() writes ({id, type, occurred_at, wedding_id when set,
+-- actor when set, subject, data}; docs/events.md), byte for byte in jsonb's text form: keys
+-- ordered as jsonb orders them (by length, then bytes), ", " and ": " separators, strings and
+-- timestamps through to_json (jsonb's own escaping and RFC 3339 format). Written with format()
+-- instead of jsonb_build_object: building and printing a jsonb per row cost twice as much.
+-- body_preview is vendorhub.preview(body, 280) inlined (a function with SET search_path is
+-- called, never inlined, and the call cost more than the work). internal/notify's tests compare
+-- every emitted envelope with the jsonb vendorhub.emit() builds for the same row.
 
 -- notification.created: an in-app notification was written for a user.
 drop trigger emit_notification_created on public.notifications;
@@ -17,21 +24,28 @@ create or replace function vendorhub.emit_notification_created() returns trigger
   language plpgsql security definer set search_path = ''
 as $$
 declare
-  actor uuid := auth.uid();
+  actor_field text := case when auth.uid() is null then '' else format(', "actor": "%s"', auth.uid()) end;
+  occurred_at_json text := to_json(now())::text;
 begin
-  perform pg_logical_emit_message(true, 'vendorhub', (
-    jsonb_build_object(
-      'id', gen_random_uuid(),
-      'type', 'notification.created',
-      'occurred_at', now(),
-      'subject', jsonb_build_object('table', 'notifications', 'id', n.id, 'user_id', n.user_id),
-      'data', jsonb_build_object(
-        'notification_id', n.id, 'user_id', n.user_id, 'category', n.category,
-        'title', n.title, 'body_preview', vendorhub.preview(n.body, 280),
-        'event_key', n.event_key, 'created_at', n.created_at))
-    || case when n.wedding_id is null then '{}'::jsonb else jsonb_build_object('wedding_id', n.wedding_id) end
-    || case when actor is null then '{}'::jsonb else jsonb_build_object('actor', actor) end)::text)
-  from inserted n;
+  perform pg_logical_emit_message(true, 'vendorhub', format(
+      '{"id": "%s", '
+      '"data": {"title": %s, "user_id": "%s", "category": %s, "event_key": %s, "created_at": %s, '
+      '"body_preview": %s, "notification_id": "%s"}, '
+      '"type": "notification.created"%s, '
+      '"subject": {"id": "%s", "table": "notifications", "user_id": "%s"}%s, '
+      '"occurred_at": %s}',
+      gen_random_uuid(),
+      to_json(n.title), n.user_id, to_json(n.category::text), coalesce(to_json(n.event_key)::text, 'null'),
+      to_json(n.created_at),
+      coalesce(to_json(case when p.b is null then null when char_length(p.b) <= 280 then p.b
+                            else left(p.b, 279) || '…' end)::text, 'null'),
+      n.id,
+      actor_field,
+      n.id, n.user_id,
+      case when n.wedding_id is null then '' else format(', "wedding_id": "%s"', n.wedding_id) end,
+      occurred_at_json))
+  from inserted n
+  cross join lateral (select btrim(regexp_replace(n.body, '\s+', ' ', 'g')) as b) p;
   return null;
 end
 $$;
@@ -40,26 +54,30 @@ create trigger emit_notification_created after insert on public.notifications
   for each statement execute function vendorhub.emit_notification_created();
 
 -- delivery.updated for inserted attempts (the planner's 'deferred' rows, a worker's first write
--- of an attempt). An insert has no old_status.
+-- of an attempt); an insert has no old_status. wedding_id is the notification's.
 create function vendorhub.emit_delivery_inserted() returns trigger
   language plpgsql security definer set search_path = ''
 as $$
 declare
-  actor uuid := auth.uid();
+  actor_field text := case when auth.uid() is null then '' else format(', "actor": "%s"', auth.uid()) end;
+  occurred_at_json text := to_json(now())::text;
 begin
-  perform pg_logical_emit_message(true, 'vendorhub', (
-    jsonb_build_object(
-      'id', gen_random_uuid(),
-      'type', 'delivery.updated',
-      'occurred_at', now(),
-      'subject', jsonb_build_object('table', 'deliveries', 'id', d.id, 'user_id', d.user_id),
-      'data', jsonb_build_object(
-        'delivery_id', d.id, 'notification_id', d.notification_id, 'user_id', d.user_id,
-        'channel', d.channel, 'provider', d.provider, 'status', d.status,
-        'old_status', null, 'attempt', d.attempt, 'error_code', d.error_code,
-        'provider_id', d.provider_id, 'event_key', d.event_key))
-    || case when d.wedding_id is null then '{}'::jsonb else jsonb_build_object('wedding_id', d.wedding_id) end
-    || case when actor is null then '{}'::jsonb else jsonb_build_object('actor', actor) end)::text)
+  perform pg_logical_emit_message(true, 'vendorhub', format(
+      '{"id": "%s", '
+      '"data": {"status": %s, "attempt": %s, "channel": %s, "user_id": "%s", "provider": %s, '
+      '"event_key": %s, "error_code": %s, "old_status": null, "delivery_id": "%s", '
+      '"provider_id": %s, "notification_id": %s}, '
+      '"type": "delivery.updated"%s, '
+      '"subject": {"id": "%s", "table": "deliveries", "user_id": "%s"}%s, '
+      '"occurred_at": %s}',
+      gen_random_uuid(),
+      to_json(d.status), d.attempt, to_json(d.channel::text), d.user_id, to_json(d.provider),
+      coalesce(to_json(d.event_key)::text, 'null'), coalesce(to_json(d.error_code)::text, 'null'), d.id,
+      coalesce(to_json(d.provider_id)::text, 'null'), coalesce(to_json(d.notification_id)::text, 'null'),
+      actor_field,
+      d.id, d.user_id,
+      case when d.wedding_id is null then '' else format(', "wedding_id": "%s"', d.wedding_id) end,
+      occurred_at_json))
   -- A scalar subquery, not a join: the rows stay in insertion order.
   from (select i.*, (select n.wedding_id from public.notifications n where n.id = i.notification_id) as wedding_id
         from inserted i) d;

@@ -5,7 +5,7 @@
 -- 08:00-20:00Z that day; booking B1 for W1) and V3 (confirmed, nothing else); W2 with VOUT.
 begin;
 \ir fixtures/world.psql
-select plan(26);
+select plan(29);
 
 -- The frontend's question, per caller -------------------------------------------------------------
 create function tests.avail(wedding text, f timestamptz, t timestamptz)
@@ -110,6 +110,22 @@ delete from public.availability_blocks where id = tests.id('A1');
 select is(
   (select count(*)::integer from public.availability_conflicts where vendor_id = tests.id('V1') and resolved_at is null),
   0, 'removing the block resolves the conflict');
+
+-- A block with exactly B1's range (the CRM's copy of the booking in V1's calendar) mirrors it.
+insert into public.availability_blocks (vendor_id, starts_at, ends_at, source, external_id)
+values (tests.id('V1'), '2027-06-12 10:00Z', '2027-06-12 22:00Z', 'google', 'mirror-of-b1');
+select is(
+  (select count(*)::integer from public.availability_conflicts where vendor_id = tests.id('V1') and resolved_at is null),
+  0, 'a mirror of booking B1 is no conflict with it');
+select tests.act_as('COUPLE');
+select is(
+  (select free from tests.avail('W1', '2027-06-12 12:00Z', '2027-06-12 13:00Z') where vendor = 'V1'),
+  true, 'nor does the mirror make V1 busy for W1, the wedding of the booking it mirrors');
+select tests.act_as_tester();
+update public.availability_blocks set ends_at = '2027-06-12 21:00Z' where external_id = 'mirror-of-b1';
+select is(
+  (select count(*)::integer from public.availability_conflicts where vendor_id = tests.id('V1') and resolved_at is null),
+  1, 'a block that only overlaps the booking is a conflict');
 
 -- Sync runs ----------------------------------------------------------------------------------------
 insert into public.sync_runs (connection_id, vendor_id, kind, started_at, status, created)

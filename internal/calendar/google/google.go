@@ -186,12 +186,13 @@ func classify(op string, err error) error {
 			return fmt.Errorf("%w (google: %s)", calendar.ErrCursorExpired, gerr.Message)
 		}
 		retryable := integration.RetryableStatus(gerr.Code)
+		limited := gerr.Code == http.StatusTooManyRequests
 		for _, e := range gerr.Errors {
 			if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" {
-				retryable = true
+				retryable, limited = true, true
 			}
 		}
-		return &integration.ProviderError{Provider: Provider, Op: op, Status: gerr.Code, Retryable: retryable,
+		return &integration.ProviderError{Provider: Provider, Op: op, Status: gerr.Code, Retryable: retryable, RateLimited: limited,
 			RetryAfter: integration.ParseRetryAfter(gerr.Header, time.Now()), Message: gerr.Message}
 	}
 	if errors.Is(err, context.Canceled) {

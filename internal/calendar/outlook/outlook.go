@@ -4,6 +4,15 @@
 // 410 means the delta state is gone and a new round is due) and change-notification
 // subscriptions on me/events, created with a lifecycleNotificationUrl and renewed (PATCH)
 // before they expire.
+//
+// A delta link only ever reports entries of the window its first round asked for,
+// [now-WindowPast, now+WindowFuture) at that time. The window's end is kept with the cursor
+// (calendar.Cursor.WindowEnd) and the window slides: once it has lost RebaseAfter of its
+// future horizon (7 days by default), the next Fetch drops the delta link and starts a new
+// full round over a window re-based on now. An entry scheduled beyond the old window's end thus
+// shows up within RebaseAfter of coming into the horizon, without waiting for Graph to expire
+// the delta state; the cost is one full listing of the window per connection per RebaseAfter.
+// A cursor stored without a window end (older rows) is re-based on its next Fetch.
 package outlook
 
 import (
@@ -19,6 +28,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"golang.org/x/oauth2"
 
 	"github.com/wedsync/vendorhub/internal/calendar"
@@ -28,6 +39,11 @@ import (
 // Provider is the provider name in errors, metrics and rate limits.
 const Provider = "graph"
 
+var metricRebases = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "vendorhub_calendar_graph_window_rebases_total",
+	Help: "Graph delta rounds restarted because the delta link's calendarView window neared its end.",
+})
+
 // Defaults of Source.
 const (
 	BaseURLDefault      = "https://graph.microsoft.com/v1.0"
@@ -35,6 +51,7 @@ const (
 	TimeoutDefault      = 15 * time.Second
 	WindowPastDefault   = 30 * 24 * time.Hour
 	WindowFutureDefault = 2 * 365 * 24 * time.Hour
+	RebaseAfterDefault  = 7 * 24 * time.Hour
 	// ResourceDefault is the subscribed resource.
 	ResourceDefault = "me/events"
 )
@@ -64,6 +81,10 @@ type Source struct {
 	// WindowPast and WindowFuture bound the calendarView window of a full round, around now.
 	// Default to WindowPastDefault and WindowFutureDefault.
 	WindowPast, WindowFuture time.Duration
+	// RebaseAfter re-bases the window (a new full round) once the delta link's window ends
+	// less than WindowFuture - RebaseAfter from now. At least a day, at most WindowFuture.
+	// Defaults to RebaseAfterDefault (7 days).
+	RebaseAfter time.Duration
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -186,24 +207,55 @@ type deltaPage struct {
 	DeltaLink string       `json:"@odata.deltaLink"`
 }
 
-// Fetch follows cur.DeltaLink (or starts a full round over [now-WindowPast, now+WindowFuture))
-// through every @odata.nextLink to the @odata.deltaLink, the next cursor.
+// Rebase reports whether a delta cursor's window must be re-based at now: it has no recorded
+// end, or it ends less than WindowFuture - RebaseAfter from now.
+func (s *Source) Rebase(cur calendar.Cursor, now time.Time) bool {
+	if cur.DeltaLink == "" {
+		return false
+	}
+	if cur.WindowEnd.IsZero() {
+		return true
+	}
+	_, future := s.window()
+	after := s.RebaseAfter
+	if after <= 0 {
+		after = RebaseAfterDefault
+	}
+	// At least a day: a window's end is truncated to a day, so a fresh window may already
+	// have lost up to a day of its horizon.
+	after = min(max(after, 24*time.Hour), future)
+	return cur.WindowEnd.Before(now.Add(future - after))
+}
+
+func (s *Source) window() (past, future time.Duration) {
+	past, future = s.WindowPast, s.WindowFuture
+	if past <= 0 {
+		past = WindowPastDefault
+	}
+	if future <= 0 {
+		future = WindowFutureDefault
+	}
+	return past, future
+}
+
+// Fetch follows cur.DeltaLink (or starts a full round over [now-WindowPast, now+WindowFuture)
+// when there is none or its window is due for re-basing) through every @odata.nextLink to the
+// @odata.deltaLink, the next cursor, which records the window's end.
 func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur calendar.Cursor) (calendar.Batch, calendar.Cursor, error) {
-	link := cur.DeltaLink
+	now := s.now().UTC()
+	link, windowEnd := cur.DeltaLink, cur.WindowEnd
+	if s.Rebase(cur, now) {
+		link = ""
+		metricRebases.Inc()
+	}
 	batch := calendar.Batch{Full: link == ""}
 	if link == "" {
-		past, future := s.WindowPast, s.WindowFuture
-		if past <= 0 {
-			past = WindowPastDefault
-		}
-		if future <= 0 {
-			future = WindowFutureDefault
-		}
-		now := s.now().UTC()
+		past, future := s.window()
+		start, end := now.Add(-past).Truncate(24*time.Hour), now.Add(future).Truncate(24*time.Hour)
 		q := url.Values{}
-		q.Set("startDateTime", now.Add(-past).Truncate(24*time.Hour).Format(time.RFC3339))
-		q.Set("endDateTime", now.Add(future).Truncate(24*time.Hour).Format(time.RFC3339))
-		link = s.base() + "/me/calendarView/delta?" + q.Encode()
+		q.Set("startDateTime", start.Format(time.RFC3339))
+		q.Set("endDateTime", end.Format(time.RFC3339))
+		link, windowEnd = s.base()+"/me/calendarView/delta?"+q.Encode(), end
 	}
 	pageSize := s.PageSize
 	if pageSize <= 0 {
@@ -232,7 +284,7 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 		case page.NextLink != "":
 			link = page.NextLink
 		case page.DeltaLink != "":
-			return batch, calendar.Cursor{DeltaLink: page.DeltaLink}, nil
+			return batch, calendar.Cursor{DeltaLink: page.DeltaLink, WindowEnd: windowEnd}, nil
 		default:
 			return calendar.Batch{}, cur, &integration.ProviderError{Provider: Provider, Op: "delta", Message: "page without nextLink or deltaLink"}
 		}

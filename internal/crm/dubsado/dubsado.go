@@ -22,8 +22,14 @@
 //	currency             Currency (optional, ISO 4217)
 //
 // The other direction — a new inquiry in the hub becoming a lead in Dubsado — uses Dubsado's
-// "Create Project" Zapier action, fed by the hub's signed outbound webhooks (vendor.status_changed
-// events with new_status "inquiry") through a Zapier catch hook.
+// "Create Project" Zapier action. A new inquiry is a vendor.status_changed event of scope
+// "connection" with new_status "inquiry" and no old_status (a couple connected the vendor to
+// their wedding as an inquiry; a status moved by a CRM trigger has an old status and never
+// echoes back). For each active Dubsado connection of the vendor whose Zapier catch hook is
+// registered as an outbound endpoint (webhook_endpoints.connection_id), the connectors' hand-off
+// sink enqueues a Standard Webhooks-signed delivery whose body is a Message of type
+// CreateProjectType carrying a Project; the outbound worker sends it (retries, secrets, replay)
+// and the vendor's Zap maps its data fields onto the action.
 package dubsado
 
 import (

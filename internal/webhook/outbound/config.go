@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/wedsync/vendorhub/internal/health"
 )
 
 // Kind is the River job kind of a delivery attempt.
@@ -47,6 +49,12 @@ type Config struct {
 	// HTTPClient sends the requests. Defaults to a client with Timeout, no redirects and the
 	// private-network guard.
 	HTTPClient *http.Client
+	// Breakers guards each endpoint's attempts with a circuit breaker: the breaker of the
+	// endpoint's integration connection (health.ConnectionBreaker) when it has one, else the
+	// endpoint's own (health.EndpointBreaker). Transport errors, timeouts, 408 and 5xx count
+	// against it; while it is open, delivery jobs snooze without an attempt. Defaults to nil:
+	// no breakers.
+	Breakers *health.Breakers
 	// Now is the clock for signatures, retries and disabling. Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives operational errors. Defaults to slog.Default().

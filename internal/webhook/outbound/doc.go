@@ -12,6 +12,11 @@
 //     on Svix's schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; Config.Schedule)
 //     through the worker's NextRetry, with a clock tests control; an endpoint failing for
 //     Config.DisableAfter (5 days) is disabled.
+//   - Sink.Enqueue creates deliveries whose body a connector shaped, for the endpoint of an
+//     integration connection (webhook_endpoints.connection_id: e.g. the Zapier catch hook of a
+//     Dubsado connection); such endpoints get nothing from the generic HandOff.
+//   - With Config.Breakers, each attempt runs through the circuit breaker of the endpoint's
+//     connection (or of the endpoint): while it is open, delivery jobs snooze without an attempt.
 //   - Replay re-queues an endpoint's deliveries of a time range (public.replay_webhook_deliveries).
 //   - Signing secrets are sealed in vendorhub.webhook_endpoint_secrets with the keyring;
 //     RollSecret issues a new one and keeps the previous one signing for Config.RotationOverlap.

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/event"
+	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/providerfake"
 	"github.com/wedsync/vendorhub/internal/route"
@@ -554,4 +555,82 @@ func runChild(url, keys string) int {
 		return 1
 	}
 	select {} // until killed
+}
+
+// An endpoint that keeps failing opens its circuit breaker: its deliveries stop calling it and
+// snooze (no attempt made or counted) until the breaker lets a probe through, while another
+// endpoint of the same vendor keeps receiving. Once the endpoint recovers, the probe closes the
+// breaker and the snoozed deliveries go out.
+func TestFailingEndpointOpensItsBreakerOthersKeepReceiving(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const openTimeout = 2 * time.Second
+	breakers, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: openTimeout}, nil)
+	require.NoError(t, err)
+	changes := make(chan health.Transition, 16)
+	breakers.OnChange(func(tr health.Transition) { changes <- tr })
+	transition := func(from, to string) health.Transition {
+		t.Helper()
+		select {
+		case tr := <-changes:
+			require.Equal(t, health.EndpointBreaker(b.endpoint), tr.Breaker)
+			require.Equal(t, []string{from, to}, []string{tr.From, tr.To})
+			return tr
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no %s → %s transition", from, to)
+		}
+		return health.Transition{}
+	}
+
+	// A second endpoint of the vendor, on its own receiver.
+	other := providerfake.NewWebhookReceiver()
+	t.Cleanup(other.Close)
+	var otherEndpoint string
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `insert into public.webhook_endpoints (vendor_id, url, event_types) values ($1, $2, '{vendor.status_changed}')
+		returning id`, b.vendor, other.URL()+"/hooks").Scan(&otherEndpoint))
+	s, err := outbound.RollSecret(ctx, b.db.Pool, b.keyring, otherEndpoint, time.Now(), time.Hour)
+	require.NoError(t, err)
+	other.SetSecrets(s)
+
+	cfg := b.cfg
+	cfg.Breakers = breakers
+	cfg.Schedule = []time.Duration{50 * time.Millisecond} // the worker retries after 50 ms
+	cfg.Now = time.Now                                    // River runs the retries on the real clock
+	b.receiver.SetClock(time.Now)
+	b.receiver.Always(providerfake.Fault{Status: http.StatusServiceUnavailable})
+	client := b.startClient(t, cfg)
+
+	first := b.statusChanged()
+	b.handOff(t, client, first)
+	opened := transition(health.StateClosed, health.StateOpen)
+	require.Equal(t, 2, opened.ConsecutiveFailures)
+	require.Eventually(t, func() bool {
+		var next *time.Time
+		_ = b.db.Pool.QueryRow(ctx, `select next_attempt_at from public.webhook_deliveries where endpoint_id = $1 and last_error like 'circuit breaker open%'`,
+			b.endpoint).Scan(&next)
+		return next != nil && next.After(opened.At.Add(openTimeout/2))
+	}, 20*time.Second, 10*time.Millisecond, "the third attempt is put off by the open breaker")
+	require.Len(t, b.receiver.Received(), 2, "no request while the breaker is open")
+	require.Equal(t, 2, b.count(t, `select attempts from public.webhook_deliveries where endpoint_id = $1`, b.endpoint))
+	require.Equal(t, 2, b.count(t, `select count(*) from public.webhook_delivery_attempts where endpoint_id = $1`, b.endpoint))
+
+	// The other endpoint got the event, and gets the next one; the failing one is not called.
+	second := b.statusChanged()
+	b.handOff(t, client, second)
+	require.Eventually(t, func() bool { return len(other.Accepted()) == 2 }, 20*time.Second, 10*time.Millisecond)
+	require.Equal(t, map[string]int{outbound.MessageID(first.Key): 1, outbound.MessageID(second.Key): 1}, other.Accepted())
+	require.Len(t, b.receiver.Received(), 2)
+	require.Equal(t, health.StateClosed, breakers.State(health.EndpointBreaker(otherEndpoint)))
+
+	// Recovery: a probe closes the breaker and both put-off deliveries go out.
+	b.receiver.Clear()
+	transition(health.StateOpen, health.StateHalfOpen)
+	transition(health.StateHalfOpen, health.StateClosed)
+	require.Eventually(t, func() bool {
+		return b.count(t, `select count(*) from public.webhook_deliveries where endpoint_id = $1 and status = 'succeeded'`, b.endpoint) == 2
+	}, 20*time.Second, 10*time.Millisecond)
+	require.Equal(t, map[string]int{outbound.MessageID(first.Key): 1, outbound.MessageID(second.Key): 1}, b.receiver.Accepted())
+	require.Equal(t, 3, b.count(t, `select attempts from public.webhook_deliveries where endpoint_id = $1 and event_key = $2`,
+		b.endpoint, first.Key.String()), "two failures, then the success: the put-off runs were not attempts")
 }

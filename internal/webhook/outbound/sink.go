@@ -77,7 +77,8 @@ func Body(ev event.Event) ([]byte, error) {
 
 // A delivery is created for each enabled endpoint subscribed to the event's type, of every
 // vendor the event concerns: the subject's vendor, or (messages) the vendors whose members take
-// part in the conversation.
+// part in the conversation. Endpoints of an integration connection (connection_id set) get
+// only what their connector enqueues (Enqueue), never the generic events.
 const enqueueSQL = `
 with ev as (
   select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[], $8::text[])
@@ -95,7 +96,7 @@ targets as (
 insert into public.webhook_deliveries (endpoint_id, vendor_id, event_key, event_id, event_type, occurred_at, message_id, body)
 select ep.id, ep.vendor_id, t.key, t.id, t.type, t.occurred_at, t.message_id, t.body
 from targets t
-join public.webhook_endpoints ep on ep.vendor_id = t.target and ep.enabled
+join public.webhook_endpoints ep on ep.vendor_id = t.target and ep.enabled and ep.connection_id is null
  and (cardinality(ep.event_types) = 0 or t.type = any (ep.event_types))
 order by t.key, ep.id
 on conflict (endpoint_id, event_key) do nothing
@@ -135,6 +136,67 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 	if err != nil {
 		return fmt.Errorf("outbound: create deliveries: %w", err)
 	}
+	return s.insertJobs(ctx, tx, created)
+}
+
+// Message is a delivery whose body the caller shaped: a connector's payload for the endpoint
+// of an integration connection (e.g. Dubsado's "Create Project" fields for its Zapier catch
+// hook). The Worker signs and sends it like any other delivery.
+type Message struct {
+	// EndpointID is the public.webhook_endpoints row to deliver to.
+	EndpointID string
+	// Event is the event the message comes from: its key (webhook-id, idempotency), id, type
+	// and time are recorded with the delivery.
+	Event event.Event
+	// Body is the exact JSON to sign and send.
+	Body []byte
+}
+
+const enqueueMessagesSQL = `
+insert into public.webhook_deliveries (endpoint_id, vendor_id, event_key, event_id, event_type, occurred_at, message_id, body)
+select ep.id, ep.vendor_id, m.key, m.id, m.type, m.occurred_at, m.message_id, m.body
+from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
+  as m(endpoint_id, key, id, type, occurred_at, message_id, body)
+join public.webhook_endpoints ep on ep.id = m.endpoint_id and ep.enabled
+order by m.key, ep.id
+on conflict (endpoint_id, event_key) do nothing
+returning id`
+
+// Enqueue writes one delivery row and one delivery job per message inside tx (the hand-off
+// transaction: no HTTP here). A message for an endpoint that already has a delivery of that
+// event (a replayed hand-off) or that is disabled adds nothing. It returns the deliveries
+// created.
+func (s *Sink) Enqueue(ctx context.Context, tx pgx.Tx, msgs []Message) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	var endpoints, keys, ids, types, msgIDs, bodies []string
+	var occurred []time.Time
+	for _, m := range msgs {
+		if !json.Valid(m.Body) {
+			return 0, fmt.Errorf("outbound: body of %s for endpoint %s is not JSON", m.Event.Key, m.EndpointID)
+		}
+		endpoints = append(endpoints, m.EndpointID)
+		keys = append(keys, m.Event.Key.String())
+		ids = append(ids, m.Event.ID)
+		types = append(types, string(m.Event.Type))
+		occurred = append(occurred, m.Event.OccurredAt)
+		msgIDs = append(msgIDs, MessageID(m.Event.Key))
+		bodies = append(bodies, string(m.Body))
+	}
+	rows, err := tx.Query(ctx, enqueueMessagesSQL, endpoints, keys, ids, types, occurred, msgIDs, bodies)
+	if err != nil {
+		return 0, fmt.Errorf("outbound: create deliveries: %w", err)
+	}
+	created, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("outbound: create deliveries: %w", err)
+	}
+	return len(created), s.insertJobs(ctx, tx, created)
+}
+
+// insertJobs inserts one delivery job per created delivery.
+func (s *Sink) insertJobs(ctx context.Context, tx pgx.Tx, created []string) error {
 	if len(created) == 0 {
 		return nil
 	}

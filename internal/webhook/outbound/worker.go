@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wedsync/vendorhub/internal/audit"
+	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/secret"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
@@ -22,7 +24,7 @@ import (
 var (
 	metricAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vendorhub_webhook_outbound_attempts_total",
-		Help: "Outbound webhook attempts by outcome (succeeded, failed, gone).",
+		Help: "Outbound webhook attempts by outcome (succeeded, failed, gone; circuit_open: put off by an open breaker, no request made).",
 	}, []string{"outcome"})
 	metricDisabled = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "vendorhub_webhook_outbound_endpoints_disabled_total",
@@ -68,7 +70,25 @@ type delivery struct {
 	id, endpointID, vendorID, url, messageID, status, body string
 	enabled                                                bool
 	failingSince                                           *time.Time
+	connectionID                                           *string
 }
+
+// breaker names the circuit breaker of d's endpoint: its integration connection's, if any.
+func (d delivery) breaker() string {
+	if d.connectionID != nil {
+		return health.ConnectionBreaker(*d.connectionID)
+	}
+	return health.EndpointBreaker(d.endpointID)
+}
+
+// outage reports whether an attempt's outcome says the endpoint is down (it trips the breaker):
+// no answer, or 408 or 5xx. A 4xx is the receiver's answer, not an outage.
+func outage(status int, sendErr error) bool {
+	return sendErr != nil || status == http.StatusRequestTimeout || status >= 500
+}
+
+// errOutage carries an attempt's outage to the breaker.
+var errOutage = errors.New("outbound: endpoint outage")
 
 // errAttemptFailed is the job error of a failed attempt (River stores it and retries).
 type attemptError struct {
@@ -108,13 +128,35 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	if err != nil {
 		return fmt.Errorf("outbound: signing secret of endpoint %s: %w", d.endpointID, err)
 	}
-	var attempt int
-	if err := w.pool.QueryRow(ctx, `update public.webhook_deliveries set attempts = attempts + 1 where id = $1 returning attempts`,
-		d.id).Scan(&attempt); err != nil {
+	var (
+		attempt, status int
+		excerpt         *string
+		dur             time.Duration
+		sendErr         error
+	)
+	attemptFn := func() error {
+		if err := w.pool.QueryRow(ctx, `update public.webhook_deliveries set attempts = attempts + 1 where id = $1 returning attempts`,
+			d.id).Scan(&attempt); err != nil {
+			return err
+		}
+		status, excerpt, dur, sendErr = w.send(ctx, d, secrets, now)
+		if outage(status, sendErr) && ctx.Err() == nil { // a shutdown is not the endpoint's fault
+			return errOutage
+		}
+		return nil
+	}
+	if w.cfg.Breakers == nil {
+		err = attemptFn()
+	} else {
+		err = w.cfg.Breakers.DoIf(d.breaker(), attemptFn, func(err error) bool { return errors.Is(err, errOutage) })
+	}
+	var open *health.OpenError
+	switch {
+	case errors.As(err, &open):
+		return w.snooze(ctx, d, open)
+	case err != nil && !errors.Is(err, errOutage):
 		return err
 	}
-
-	status, excerpt, dur, sendErr := w.send(ctx, d, secrets, now)
 	metricLatency.Observe(dur.Seconds())
 	outcome := "failed"
 	switch {
@@ -204,6 +246,20 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	}
 }
 
+// snooze puts the delivery off while its endpoint's breaker is open: no attempt is made or
+// counted (River gives the job's attempt back), and the delivery shows when it will be tried.
+func (w *Worker) snooze(ctx context.Context, d delivery, open *health.OpenError) error {
+	wait := max(open.RetryAfter, time.Second)
+	wait += time.Duration(rand.Int64N(int64(wait)/5 + 1)) // spread the snoozed jobs of one endpoint
+	if _, err := w.pool.Exec(ctx, `update public.webhook_deliveries set next_attempt_at = $2,
+		last_error = 'circuit breaker open: the endpoint has been failing' where id = $1 and status = 'pending'`,
+		d.id, w.cfg.Now().Add(wait)); err != nil {
+		return err
+	}
+	metricAttempts.WithLabelValues("circuit_open").Inc()
+	return river.JobSnooze(wait)
+}
+
 // disable turns an endpoint off and fails its other pending deliveries' futures (their jobs see
 // the endpoint disabled and stop).
 func (w *Worker) disable(ctx context.Context, tx pgx.Tx, d delivery, reason string, now time.Time) error {
@@ -220,9 +276,10 @@ func (w *Worker) disable(ctx context.Context, tx pgx.Tx, d delivery, reason stri
 
 func (w *Worker) load(ctx context.Context, id string) (delivery, error) {
 	var d delivery
-	err := w.pool.QueryRow(ctx, `select d.id, d.endpoint_id, d.vendor_id, e.url, d.message_id, d.status, d.body, e.enabled, e.failing_since
+	err := w.pool.QueryRow(ctx, `select d.id, d.endpoint_id, d.vendor_id, e.url, d.message_id, d.status, d.body, e.enabled, e.failing_since,
+		e.connection_id::text
 		from public.webhook_deliveries d join public.webhook_endpoints e on e.id = d.endpoint_id where d.id = $1`, id).
-		Scan(&d.id, &d.endpointID, &d.vendorID, &d.url, &d.messageID, &d.status, &d.body, &d.enabled, &d.failingSince)
+		Scan(&d.id, &d.endpointID, &d.vendorID, &d.url, &d.messageID, &d.status, &d.body, &d.enabled, &d.failingSince, &d.connectionID)
 	return d, err
 }
 
