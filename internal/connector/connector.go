@@ -206,7 +206,7 @@ func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
 		c.cfg.Logger.Info("connector: circuit breaker open, snoozing", "kind", job.Kind, "breaker", open.Breaker, "snooze", d.String())
 		return river.JobSnooze(d)
 	case errors.Is(err, oauth.ErrReauthRequired), errors.Is(err, calendar.ErrInactive), errors.Is(err, integration.ErrConnectionNotFound),
-		errors.Is(err, lightblue.ErrBadAPIKey):
+		errors.Is(err, lightblue.ErrBadAPIKey), errors.Is(err, secret.ErrNotFound):
 		return river.JobCancel(err)
 	case errors.As(err, &pe) && pe.Retryable:
 		d := pe.RetryAfter

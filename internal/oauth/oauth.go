@@ -106,10 +106,10 @@ func token(c integration.Credential) *oauth2.Token {
 // Token returns connectionID's access token, refreshed first when it expires within Margin.
 func (r *Refresher) Token(ctx context.Context, connectionID string) (*oauth2.Token, error) {
 	cred, err := integration.ReadCredential(ctx, r.Keyring, r.Pool, connectionID)
-	if err != nil {
+	if err != nil && !errors.Is(err, secret.ErrNotFound) { // a missing one is judged under the lock
 		return nil, err
 	}
-	if r.fresh(cred) {
+	if err == nil && r.fresh(cred) {
 		return token(cred), nil
 	}
 	return r.refresh(ctx, connectionID, false)
@@ -144,6 +144,10 @@ where c.id = $1 for update of c`, connectionID).Scan(&status, &vendorID, &kind, 
 	}
 	// Re-read under the lock: another worker may have refreshed while we waited.
 	cred, err := integration.ReadCredential(ctx, r.Keyring, tx, connectionID)
+	if errors.Is(err, secret.ErrNotFound) {
+		// Never authorized (or its credential was removed): nothing to retry until the vendor connects it.
+		return nil, r.revoked(ctx, tx, connectionID, vendorID, kind, "no credential stored")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -196,3 +196,30 @@ func TestTransientTokenFailureChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, due, conn, "just refreshed: not due")
 }
+
+// A connection that was never authorized (no stored credential) needs re-authorization: one
+// needs_reauth mark and one integration.failed, then fast failures — not a job retried for ever.
+func TestMissingCredentialMarksNeedsReauth(t *testing.T) {
+	t.Parallel()
+	google := providerfake.NewGoogleCalendar()
+	defer google.Close()
+	b := setup(t, integration.GoogleCalendar, google.TokenURL())
+	ctx := context.Background()
+	slot := it.Slot(t, b.db.Pool)
+	conn := b.connection(t, integration.GoogleCalendar, integration.Credential{RefreshToken: google.Tokens.IssueRefreshToken()})
+	_, err := b.db.Pool.Exec(ctx, `delete from vendorhub.integration_credentials where connection_id = $1`, conn)
+	require.NoError(t, err)
+	it.Events(t, b.db.Pool, slot) // drop the set-up events
+
+	_, err = b.refresher.Token(ctx, conn)
+	require.ErrorIs(t, err, oauth.ErrReauthRequired)
+	var status string
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `select status from public.integration_connections where id = $1`, conn).Scan(&status))
+	require.Equal(t, integration.StatusNeedsReauth, status)
+	require.Len(t, it.Events(t, b.db.Pool, slot, event.IntegrationFailed), 1)
+
+	_, err = b.refresher.Token(ctx, conn)
+	require.ErrorIs(t, err, oauth.ErrReauthRequired)
+	require.Empty(t, it.Events(t, b.db.Pool, slot, event.IntegrationFailed), "notified once")
+	require.Zero(t, google.Len(), "Google was never called")
+}
