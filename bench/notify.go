@@ -41,7 +41,8 @@ func init() { register("notify", benchNotify) }
 //     hand-off (recipient load, thread state, Decide, notification rows with their emit
 //     trigger, River jobs), on 200 weddings whose group chats have the couple and 30 vendors,
 //     50 messages per hand-off, with a 1 ns window so every decision writes a notification
-//     (the worst case). notify.planner_burst_decisions_per_s: the same messages as bursts of
+//     (the worst case); the median of -notify-planner-reps runs (3) of 30,000 decisions each.
+//     notify.planner_burst_decisions_per_s: the same messages as bursts of
 //     5 per chat with the default window (1 in 5 decisions writes a notification, the rest
 //     are held for the digest). notify.decide_per_s is Decide alone, in memory.
 //   - notify.{push,email,sms}_p99_ms: `vendorhub run` (stage notify) against the FCM, Resend
@@ -67,7 +68,7 @@ var notifyPlannerOnly = flag.Bool("notify-planner-only", false, "notify: measure
 
 // notifyPlannerReps repeats the worst-case planner run (fresh events, each later than the last)
 // and records the median: steadier figures on a shared machine.
-var notifyPlannerReps = flag.Int("notify-planner-reps", 1, "notify: runs of the worst-case planner measurement (the median is recorded)")
+var notifyPlannerReps = flag.Int("notify-planner-reps", 3, "notify: runs of the worst-case planner measurement (the median is recorded)")
 
 func benchNotify(ctx context.Context, env *Env) error {
 	if err := benchPlanner(ctx, env); err != nil {

@@ -252,7 +252,9 @@ type Column struct {
 type Message struct {
 	// Prefix is the message prefix, e.g. "vendorhub".
 	Prefix string
-	// Content is the message payload (owned by the Message: Feed copies it).
+	// Content is the message payload, owned by the Message: Feed copies it, into blocks
+	// shared with the other messages of its transaction (holding one message's Content
+	// holds its block). Its capacity is clipped: appending to it copies.
 	Content []byte
 	// Transactional reports whether the message was emitted transactionally (then it exists
 	// only if its transaction committed).

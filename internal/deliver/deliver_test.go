@@ -176,7 +176,9 @@ func TestPermanentErrorStops(t *testing.T) {
 	ds := e.waitFor(t, n, has("email", "sent"))
 	require.Equal(t, delivery{Channel: "push", Provider: "fcm", Status: "failed", Attempt: 1, Code: "INVALID_ARGUMENT"}, ds[0])
 	require.Equal(t, 1, e.fcm.Len(), "no retry")
-	require.Equal(t, "cancelled", e.jobState(t, n, "push"))
+	// River records a cancel asynchronously (its completer), after the worker's transaction that
+	// already queued the email: wait for it.
+	require.Eventually(t, func() bool { return e.jobState(t, n, "push") == "cancelled" }, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, 1, nt.Count(t, e.db.Pool, `select count(*) from public.devices where user_id = $1 and enabled`, u.ID),
 		"a payload error keeps the token")
 	require.Equal(t, 1, e.emitted(t, "integration.failed"))

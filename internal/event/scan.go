@@ -221,8 +221,10 @@ func (r *reader) literal(lit string) bool {
 	return true
 }
 
-// span is the range of a value in the input; set is false when the field was absent or
-// null (which leaves every envelope field at its zero value).
+// span is the range of a field's value in the input (of a string's contents, for the
+// string fields). set is false when the field was absent, or null where null leaves the
+// field at its zero value (strings, pointers, subject, participants); seen records that
+// the field occurred.
 type span struct {
 	start, end int
 	set, seen  bool

@@ -22,9 +22,10 @@ import (
 type Sink interface {
 	// Name identifies the sink in logs, errors and metrics.
 	Name() string
-	// HandOff writes the durable effects of events inside tx (River jobs via InsertManyTx,
-	// rows with ON CONFLICT on the event key). It must make no provider call, and be
-	// idempotent on event.Key (a replay after a crash re-delivers the same events).
+	// HandOff writes the durable effects of events inside tx (River jobs unique on the event
+	// key via InsertManyTx or InsertUniqueJobs, rows with ON CONFLICT on the event key). It
+	// must make no provider call, and be idempotent on event.Key (a replay after a crash
+	// re-delivers the same events).
 	HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error
 }
 

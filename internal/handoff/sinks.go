@@ -95,7 +95,8 @@ type EventJobWorker struct {
 // Work implements river.Worker.
 func (EventJobWorker) Work(context.Context, *river.Job[EventJobArgs]) error { return nil }
 
-// JobSink inserts one River job (EventJobArgs) per event, unique on the event key. It skips
+// JobSink inserts one River job (EventJobArgs) per event, unique on the event key
+// (InsertUniqueJobs: COPY for large batches, a replay skipped by the unique index). It skips
 // heartbeats, the sidecar's own keep-the-slot-moving events. Tests and benchmarks use it to
 // prove that every event is handed off exactly once; `vendorhub run` adds it when
 // VENDORHUB_HANDOFF_PROBE is set.

@@ -142,11 +142,16 @@ select u.id::text,
        coalesce((extract(epoch from s.quiet_hours_end) / 60)::int, -1),
        coalesce(s.email is not null and s.email_bounced_at is null, false),
        coalesce(s.phone is not null and s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
-       exists (select 1 from public.devices d where d.user_id = u.id and d.enabled),
-       (select coalesce(jsonb_object_agg(p.category || '/' || p.channel, p.enabled), '{}')
-          from public.notification_preferences p where p.user_id = u.id)
+       d.user_id is not null,
+       coalesce(p.prefs, '{}')
 from unnest($1::uuid[]) as u(id)
-left join public.notification_settings s on s.user_id = u.id`, ids)
+left join public.notification_settings s on s.user_id = u.id
+-- Devices and preferences of all the users at once (two index scans), not per user.
+left join (select distinct d.user_id from public.devices d where d.enabled and d.user_id = any($1::uuid[])) d
+  on d.user_id = u.id
+left join (select p.user_id, jsonb_object_agg(p.category || '/' || p.channel, p.enabled) as prefs
+           from public.notification_preferences p where p.user_id = any($1::uuid[]) group by p.user_id) p
+  on p.user_id = u.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("notify: load recipients: %w", err)
 	}

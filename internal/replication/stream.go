@@ -311,7 +311,13 @@ func (s *Stream) connect(ctx context.Context) (*pgconn.PgConn, error) {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 	d := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}}
-	cfg.DialFunc = d.DialContext
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return newCoalescingConn(c), nil // see coalesce.go
+	}
 	// Larger reads than pgproto3's 8 KiB: fewer wake-ups while draining a backlog.
 	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
 		return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBufferSize), w)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -347,6 +348,13 @@ func FuzzEvents(f *testing.F) {
 					t.Fatalf("odd topic %q", topic)
 				}
 			}
+		}
+		var want []route.Routed
+		for _, ev := range events {
+			want = append(want, r.Route(ev))
+		}
+		if got := r.AppendRouted(nil, tx); len(got) != len(want) || len(got) > 0 && !reflect.DeepEqual(got, want) {
+			t.Fatalf("AppendRouted %+v, Route of Events %+v", got, want)
 		}
 	})
 }
