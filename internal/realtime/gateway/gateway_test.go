@@ -402,7 +402,12 @@ func TestPresenceRateLimit(t *testing.T) {
 	_, err = alice.Next(ctx, "phx_close")
 	require.NoError(t, err)
 	cancel()
-	require.ErrorIs(t, <-tracked, context.Canceled)
+	// No ok reply ever came: the call ends with our cancel, or with the socket if the server
+	// closed it first (under load its write-timeout sweep may).
+	err = <-tracked
+	require.Error(t, err)
+	var re *rtclient.ReplyError
+	require.False(t, errors.As(err, &re), "the third track was answered: %v", err)
 }
 
 func TestTokens(t *testing.T) {
