@@ -1,52 +1,9 @@
--- Health, operations and the dashboard (issue 9): day-of critical tasks, circuit breaker
+-- Health, operations and the dashboard (issue 9): circuit breaker
 -- history, health samples for the lag chart and the integration report, and who the operators
 -- are. Everything new is private to the sidecar (schema vendorhub, RLS on, no API grants).
 
--- ---------------------------------------------------------------------------------------------
--- Critical (day-of) tasks
--- ---------------------------------------------------------------------------------------------
-
--- A critical task's changes escalate to the day_of_change category (route.DayOfFlag): they reach
--- every booked vendor and ignore quiet hours. IF NOT EXISTS: harmless where an earlier file
--- already declares the column.
-alter table public.tasks add column if not exists critical boolean not null default false;
-comment on column public.tasks.critical is
-  'A day-of critical task: its task.updated events carry data.critical and notify as day_of_change.';
-
--- task.updated: as in 20261125000130_events.sql, plus data.critical.
-create or replace function vendorhub.emit_task_updated() returns trigger
-  language plpgsql security definer set search_path = ''
-as $$
-declare
-  r public.tasks;
-  old_status text;
-begin
-  if tg_op = 'DELETE' then
-    r := old;
-  else
-    r := new;
-  end if;
-  if tg_op = 'UPDATE' then
-    old_status := old.status;
-  end if;
-  perform vendorhub.emit('task.updated', r.wedding_id,
-    jsonb_build_object('table', 'tasks', 'id', r.id, 'vendor_id', r.vendor_id),
-    jsonb_build_object(
-      'op', lower(tg_op), 'task_id', r.id, 'title', r.title, 'status', r.status,
-      'old_status', old_status, 'due_at', r.due_at, 'vendor_id', r.vendor_id,
-      'critical', r.critical));
-  return null;
-end
-$$;
-revoke execute on function vendorhub.emit_task_updated() from public, anon, authenticated;
-
--- Marking a task critical (or not) is a change worth an event too.
-drop trigger if exists emit_task_updated_update on public.tasks;
-create trigger emit_task_updated_update after update on public.tasks
-  for each row
-  when ((new.title, new.notes, new.status, new.due_at, new.vendor_id, new.critical)
-        is distinct from (old.title, old.notes, old.status, old.due_at, old.vendor_id, old.critical))
-  execute function vendorhub.emit_task_updated();
+-- Critical (day-of) tasks: public.tasks.critical and its task.updated data are declared in
+-- 20261125000100_foundation_schema.sql and 20261125000130_events.sql.
 
 -- ---------------------------------------------------------------------------------------------
 -- Operators
