@@ -231,3 +231,24 @@ func StageStatus(stage string) (wedding, booking string, ok bool) {
 	}
 	return "", "", false
 }
+
+// SetPayment fills r's payment fields from a Zapier payment trigger (payment_id,
+// payment_amount, currency, payment_date) and marks the vendor booked: a payment on a project
+// is a retainer at least. It returns the reason when a required field is missing or malformed.
+func SetPayment(r *Record, f map[string]string, loc *time.Location) (reason string) {
+	r.PaymentID = f["payment_id"]
+	if r.PaymentID == "" {
+		return "payment_id is required"
+	}
+	amount, err := Amount(f["payment_amount"])
+	if err != nil || amount == "" {
+		return "payment_amount is missing or not an amount"
+	}
+	r.Amount = amount
+	r.Currency = strings.ToUpper(f["currency"])
+	if t, _, err := ParseTime(f["payment_date"], loc); err == nil {
+		r.PaidAt = t
+	}
+	r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
+	return ""
+}

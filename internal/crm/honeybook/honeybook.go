@@ -79,19 +79,9 @@ func (Mapper) Map(payload []byte, loc *time.Location) (crm.Record, error) {
 	case crm.ProjectBooked:
 		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
 	case crm.PaymentReceived:
-		r.PaymentID = f["payment_id"]
-		if r.PaymentID == "" {
-			return fail("payment_id is required")
+		if reason := crm.SetPayment(&r, f, loc); reason != "" {
+			return fail(reason)
 		}
-		if r.Amount, err = crm.Amount(f["payment_amount"]); err != nil || r.Amount == "" {
-			return fail("payment_amount is missing or not an amount")
-		}
-		r.Currency = strings.ToUpper(f["currency"])
-		if t, _, err := crm.ParseTime(f["payment_date"], loc); err == nil {
-			r.PaidAt = t
-		}
-		// A payment on a project is a retainer at least: the vendor is booked.
-		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
 	case crm.StatusChanged:
 		if r.Stage == "" {
 			return fail("stage is required")
