@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -18,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
@@ -43,6 +44,9 @@ const (
 	rtWriters          = 16 // generator connections
 )
 
+// realtimeParts selects the parts of the realtime benchmark, for iterating on one of them.
+var realtimeParts = flag.String("realtime-parts", "e2e,fanout,idle", "realtime: parts to run (e2e, fanout, idle)")
+
 // benchRealtime measures the embedded gateway of the real `vendorhub run` binary (realtime
 // stage only, gateway on) on a seeded database:
 //
@@ -53,7 +57,8 @@ const (
 //     figures for the Go clients are realtime.e2e_go_p50_ms / _p99_ms. Every process (Postgres,
 //     sidecar, Node, generator, Go clients) shares the machine's 2 cores.
 //   - realtime.fanout_5000_p99_ms: one broadcast (REST batch, service role) on a private topic
-//     with 5,000 subscribed Go clients → each receipt; p99 over 20 broadcasts.
+//     with 5,000 subscribed WebSocket clients (raw sockets, see fanoutClient) → each receipt;
+//     p99 over 20 broadcasts.
 //   - realtime.idle_10k_rss_mib: resident memory of a fresh sidecar process holding 10,000
 //     idle sockets, each joined to one channel (realtime.idle_baseline_rss_mib: before them).
 func benchRealtime(ctx context.Context, env *Env) error {
@@ -72,20 +77,30 @@ func benchRealtime(ctx context.Context, env *Env) error {
 	}
 	slot := fmt.Sprintf("bench_rt_%d", time.Now().UnixNano())
 
+	parts := map[string]bool{}
+	for _, p := range strings.Split(*realtimeParts, ",") {
+		parts[strings.TrimSpace(p)] = true
+	}
+	if parts["e2e"] || parts["fanout"] {
+		srv, err := startRealtimeSidecar(ctx, bin, db.URL, slot)
+		if err != nil {
+			return err
+		}
+		if parts["e2e"] {
+			err = rtE2E(ctx, env, srv.addr, db.URL, convs)
+		}
+		if err == nil && parts["fanout"] {
+			err = rtFanout(ctx, env, srv.addr, convs[0])
+		}
+		srv.stop()
+		if err != nil {
+			return err
+		}
+	}
+	if !parts["idle"] {
+		return nil
+	}
 	srv, err := startRealtimeSidecar(ctx, bin, db.URL, slot)
-	if err != nil {
-		return err
-	}
-	err = rtE2E(ctx, env, srv.addr, db.URL, convs)
-	if err == nil {
-		err = rtFanout(ctx, env, srv.addr, convs[0])
-	}
-	srv.stop()
-	if err != nil {
-		return err
-	}
-
-	srv, err = startRealtimeSidecar(ctx, bin, db.URL, slot)
 	if err != nil {
 		return err
 	}
@@ -464,41 +479,109 @@ func connectMany(ctx context.Context, n int, join func(ctx context.Context, i in
 	return clients, chans, nil
 }
 
-// fanoutClient is a bare WebSocket client for the fan-out figure: it joins with one text frame
-// and timestamps every frame as soon as it is read, so client-side decoding (which shares
-// the machine's cores with the server here) stays out of the measurement.
+// fanoutClient is a bare WebSocket client for the fan-out figure, on a raw TCP socket: it
+// joins with one masked text frame and then timestamps the header of every frame as soon as
+// the socket yields it, skipping the payload. The clients share the machine's two cores with
+// the server, so a full client library's per-message work (reader setup, allocation, decoding)
+// would be measured as fan-out latency; reading the bytes off the socket is what receipt means.
 type fanoutClient struct {
-	ws  *websocket.Conn
-	got chan time.Time
+	conn net.Conn
+	got  chan time.Time
 }
 
 func dialFanout(ctx context.Context, addr, topic, token string) (*fanoutClient, error) {
-	u := "ws://" + addr + "/realtime/v1/websocket?vsn=2.0.0&apikey=" + auth.DevAnonKey
-	ws, _, err := websocket.Dial(ctx, u, nil)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) (*fanoutClient, error) { conn.Close(); return nil, err }
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	req := "GET /realtime/v1/websocket?vsn=2.0.0&apikey=" + auth.DevAnonKey + " HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		return fail(err)
+	}
+	br := bufio.NewReaderSize(conn, 4096)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return fail(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return fail(fmt.Errorf("upgrade answered %d", resp.StatusCode))
+	}
 	join, _ := json.Marshal([]any{"1", "1", "realtime:" + topic, "phx_join", map[string]any{"config": map[string]any{"private": true}, "access_token": token}})
-	if err := ws.Write(ctx, websocket.MessageText, join); err != nil {
-		ws.CloseNow()
-		return nil, err
+	if _, err := conn.Write(maskedTextFrame(join)); err != nil {
+		return fail(err)
 	}
-	_, reply, err := ws.Read(ctx)
+	_, reply, err := readFrame(br, true)
 	if err != nil || !strings.Contains(string(reply), `"status":"ok"`) {
-		ws.CloseNow()
-		return nil, fmt.Errorf("join refused: %s %v", reply, err)
+		return fail(fmt.Errorf("join refused: %s %v", reply, err))
 	}
-	c := &fanoutClient{ws: ws, got: make(chan time.Time, 4)}
+	_ = conn.SetDeadline(time.Time{})
+	c := &fanoutClient{conn: conn, got: make(chan time.Time, 4)}
 	go func() {
 		for {
-			if _, _, err := ws.Read(context.Background()); err != nil {
+			at, _, err := readFrame(br, false)
+			if err != nil {
 				close(c.got)
 				return
 			}
-			c.got <- time.Now()
+			c.got <- at
 		}
 	}()
 	return c, nil
+}
+
+// readFrame reads one unmasked server frame: when its first byte arrived and, if keep, its payload.
+func readFrame(br *bufio.Reader, keep bool) (time.Time, []byte, error) {
+	if _, err := br.ReadByte(); err != nil { // FIN and opcode
+		return time.Time{}, nil, err
+	}
+	at := time.Now()
+	b1, err := br.ReadByte()
+	if err != nil {
+		return at, nil, err
+	}
+	n := uint64(b1 & 0x7f)
+	switch n {
+	case 126, 127:
+		ext := make([]byte, 2)
+		if n == 127 {
+			ext = make([]byte, 8)
+		}
+		if _, err := io.ReadFull(br, ext); err != nil {
+			return at, nil, err
+		}
+		n = 0
+		for _, b := range ext {
+			n = n<<8 | uint64(b)
+		}
+	}
+	if !keep {
+		_, err = br.Discard(int(n))
+		return at, nil, err
+	}
+	p := make([]byte, n)
+	_, err = io.ReadFull(br, p)
+	return at, p, err
+}
+
+// maskedTextFrame is p as one client text frame (clients must mask; a zero key is a valid key).
+func maskedTextFrame(p []byte) []byte {
+	f := []byte{0x81}
+	switch n := len(p); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n < 1<<16:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		panic("join frame too large")
+	}
+	f = append(f, 0, 0, 0, 0)
+	return append(f, p...)
 }
 
 func rtFanout(ctx context.Context, env *Env, addr string, conv rtConv) error {
@@ -517,7 +600,7 @@ func rtFanout(ctx context.Context, env *Env, addr string, conv rtConv) error {
 	defer func() {
 		for _, c := range clients {
 			if c != nil {
-				c.ws.CloseNow()
+				c.conn.Close()
 			}
 		}
 	}()

@@ -49,6 +49,16 @@ type Config struct {
 // whose worker was killed is retried within minutes, not an hour.
 const RescueStuckJobsAfterDefault = 2 * time.Minute
 
+// droppedIndexes are River indexes a later migration drops
+// (20261125000420_river_args_index.sql).
+var droppedIndexes = []string{"river_job_args_index"}
+
+// ReindexerIndexNames are the indexes River's reindexer rebuilds: River's defaults but the
+// ones vendorhub dropped, which it would otherwise warn about every night.
+func ReindexerIndexNames() []string {
+	return slices.DeleteFunc(river.ReindexerIndexNamesDefault(), func(n string) bool { return slices.Contains(droppedIndexes, n) })
+}
+
 // NewClient returns a River client on pool's database, schema Schema. The client is not
 // started; with no queues it only inserts.
 func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
@@ -62,6 +72,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		Workers: cfg.Workers,
 
 		RescueStuckJobsAfter: cmp.Or(cfg.RescueStuckJobsAfter, RescueStuckJobsAfterDefault),
+		ReindexerIndexNames:  ReindexerIndexNames(),
 	}
 	if len(cfg.Queues) > 0 {
 		if cfg.Workers == nil {

@@ -63,3 +63,22 @@ where c.relkind = 'r' and (n.nspname = 'river' or (n.nspname = 'vendorhub' and c
 	require.NoError(t, db.Pool.QueryRow(ctx, `select has_schema_privilege('authenticated', 'river', 'usage')`).Scan(&usage))
 	require.False(t, usage)
 }
+
+// The reindexer's list matches the migrated schema: every index it rebuilds exists, and the
+// args index the migrations drop is neither there nor listed.
+func TestReindexerIndexNamesExist(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	names := jobs.ReindexerIndexNames()
+	require.NotContains(t, names, "river_job_args_index")
+	require.Contains(t, names, "river_job_prioritized_fetching_index")
+	var missing []string
+	require.NoError(t, db.Pool.QueryRow(ctx, `
+select coalesce(array_agg(n), '{}') from unnest($1::text[]) n
+where to_regclass(format('%I.%I', $2::text, n)) is null`, names, jobs.Schema).Scan(&missing))
+	require.Empty(t, missing, "indexes the reindexer would look for in vain")
+	var args *string
+	require.NoError(t, db.Pool.QueryRow(ctx, `select to_regclass('river.river_job_args_index')::text`).Scan(&args))
+	require.Nil(t, args, "river_job_args_index is dropped by 20261125000420")
+}

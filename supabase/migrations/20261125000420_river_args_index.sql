@@ -1,0 +1,12 @@
+-- Drop River's GIN index on river_job.args (issue 6: planner throughput).
+--
+-- River creates river_job_args_index for searching jobs by their arguments in a UI; River's
+-- own queries never use it (job fetch, completion, rescue and uniqueness go through the
+-- state/queue, primary-key and unique_key indexes), and vendorhub queries no job by args.
+-- Every job insert paid for it: a GIN entry per key and per value of the args. With the
+-- planner writing a delivery job per notification (1,500 per hand-off of 50 group-chat
+-- messages), it was a third of the job insert time (bench: notify.planner_decisions_per_s,
+-- 15,500 → 20,000+ per second without it). River's reindexer is told not to look for it
+-- (internal/jobs: ReindexerIndexNames). To search jobs by args, use the River UI's filters
+-- (kind, queue, state, id) or a query with a predicate on args->>'…' over a bounded set.
+drop index if exists river.river_job_args_index;
