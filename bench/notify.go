@@ -190,6 +190,10 @@ func benchPlanner(ctx context.Context, env *Env) error {
 	} {
 		var rates []float64
 		for rep := range c.reps {
+			// Start settled: statistics current and no checkpoint of earlier work pending.
+			if _, err := db.Pool.Exec(ctx, `analyze; checkpoint`); err != nil {
+				return err
+			}
 			before, err := nbCount(ctx, db.Pool, `select count(*) from public.notifications`)
 			if err != nil {
 				return err

@@ -15,7 +15,8 @@
 -- timestamps through to_json (jsonb's own escaping and RFC 3339 format). Written with format()
 -- instead of jsonb_build_object: building and printing a jsonb per row cost twice as much.
 -- body_preview is vendorhub.preview(body, 280) inlined (a function with SET search_path is
--- called, never inlined, and the call cost more than the work). internal/notify's tests compare
+-- called, never inlined, and the call cost more than the work) around vendorhub.squish, which
+-- has no SET clause and is inlined. internal/notify's tests compare
 -- every emitted envelope with the jsonb vendorhub.emit() builds for the same row.
 
 -- notification.created: an in-app notification was written for a user.
@@ -45,7 +46,7 @@ begin
       case when n.wedding_id is null then '' else format(', "wedding_id": "%s"', n.wedding_id) end,
       occurred_at_json))
   from inserted n
-  cross join lateral (select btrim(regexp_replace(n.body, '\s+', ' ', 'g')) as b) p;
+  cross join lateral (select vendorhub.squish(n.body) as b) p;
   return null;
 end
 $$;

@@ -2,7 +2,7 @@
 -- input checks. Event emission itself is tested against a logical slot in internal/emit.
 begin;
 \ir fixtures/world.psql
-select plan(41);
+select plan(43);
 
 -- send_message ------------------------------------------------------------------------------------
 select tests.act_as('PARTICIPANT');
@@ -131,6 +131,16 @@ select throws_ok($$ select vendorhub.emit('heartbeat', null, '{}', '{}') $$, '42
 select tests.act_as_tester();
 select is(vendorhub.preview(E'\n Hello\n\n  there   friend\t', 140), 'Hello there friend', 'previews collapse and trim whitespace');
 select is(char_length(vendorhub.preview(repeat('ab ', 100), 140)), 140, 'previews are cut to their length, ellipsis included');
+-- squish's shortcut (ASCII with single spaces) and its regular expression agree on every case.
+select is(
+  (select count(*)::integer from unnest(array[
+     'plain words', ' lead and trail ', 'double  space', E'tab\there', E'line\nbreak', E'cr\rlf',
+     E'form\ffeed', 'vertical' || chr(11) || 'tab', 'no-space', '', ' ', '   ', E'\n', 'café  au lait',
+     'non-breaking' || chr(160) || 'space', 'ideographic' || chr(12288) || 'space', 'émoji 🎉 ok',
+     E' \t mixed \n\n runs \r\n ']) b
+   where vendorhub.squish(b) is distinct from btrim(regexp_replace(b, '\s+', ' ', 'g'))),
+  0, 'squish equals btrim(regexp_replace(body, ''\s+'', '' '', ''g'')), shortcut or not');
+select is(vendorhub.squish(null), null, 'squish keeps null');
 
 select * from finish();
 rollback;
