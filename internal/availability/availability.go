@@ -5,7 +5,7 @@
 // triggers in the writing transaction, one public.availability_conflicts row and one
 // conflict.detected event per new overlap. A block whose range is exactly that of one of the
 // vendor's commitments (a held/booked booking, or the day of a wedding it is booked for) is that
-// commitment mirrored into the vendor's calendar (20261125000620_availability_mirrors.sql): it
+// commitment mirrored into the vendor's calendar (20261125000610_availability.sql, "Mirrors"): it
 // is left out of the busy set, so it neither conflicts with what it mirrors nor doubles a
 // genuine conflict. This package is the Go side: the frontend's
 // question for a wedding (VendorsFree, public.vendor_availability), a vendor's busy set
