@@ -70,8 +70,8 @@ $$;
 -- raised, and resolved by the sync that moves the mirror.
 
 -- The raw busy items of vendor v meeting range r (unwidened), except those of wedding
--- except_wedding and blocks that mirror a commitment. kind: block, booking or wedding; id: the row id (wedding_vendors.id for a
--- wedding day).
+-- except_wedding and blocks that mirror a commitment. kind: block, booking or wedding;
+-- id: the row id (wedding_vendors.id for a wedding day).
 create function vendorhub.busy_items(v uuid, r tstzrange, except_wedding uuid default null)
   returns table (kind text, id uuid, wedding_id uuid, busy tstzrange)
   language plpgsql stable security definer set search_path = ''
