@@ -35,7 +35,7 @@ import (
 
 func init() { register("notify", benchNotify) }
 
-// Notification benchmarks (issue 6):
+// Notification benchmarks:
 //
 //   - notify.planner_decisions_per_s: recipient decisions per second of the planner's whole
 //     hand-off (recipient load, thread state, Decide, notification rows with their emit

@@ -33,7 +33,7 @@ import (
 
 func init() { register("replication", benchReplication) }
 
-// Replication benchmark parameters (issue 4, logical-replication.md §10.3).
+// Replication benchmark parameters (docs/replication.md).
 const (
 	replBacklogEvents = 200_000
 	replEventsPerTx   = 100

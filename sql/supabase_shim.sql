@@ -3,7 +3,7 @@
 -- Used by `vendorhub dev` and the tests only; never by a real Supabase project. Every object is
 -- created only where it is missing, so on a Supabase database this file changes nothing, and it
 -- can run any number of times. Definitions follow Supabase's own (see
--- ../shared/reference/realtime-protocol.md §7 and §12):
+-- docs/realtime.md §7 and §12):
 --   roles        supabase/postgres migrations/db/init-scripts/00000000000000-initial-schema.sql
 --   auth.*       supabase/auth migrations/20240624145325_recreate_auth_functions.up.sql
 --   realtime.*   supabase/realtime migrations 20240523004032, 20240919163303, 20241108114728

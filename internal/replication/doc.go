@@ -8,7 +8,7 @@
 // goroutine so decoding continues while a hand-off commits. The queue is bounded: when it
 // is full, reading stops and back-pressure lands in the slot.
 //
-// Acknowledgement (see logical-replication.md §1.2): the position sent as write, flush and
+// Acknowledgement (see docs/replication.md): the position sent as write, flush and
 // apply is the frontier, the TransactionEndLSN of the newest transaction whose hand-off
 // committed together with every earlier one. It never decreases, is never a received
 // position, and is sent at least every StatusInterval, at once when the server asks, and at

@@ -2,7 +2,7 @@
 -- policies on realtime.messages, "for select" = may receive (join), "for insert" = may send
 -- (broadcast, presence track), reading the topic from realtime.topic() and the extension from the
 -- row. Realtime evaluates them with a probe row per extension under the user's role (see
--- ../shared/reference/realtime-protocol.md §7.2); so does vendorhub's embedded gateway.
+-- docs/realtime.md §7.2); so does vendorhub's embedded gateway.
 --
 --   topic                 receive (broadcast + presence)          send
 --   conversation:<uuid>   participants                            participants: broadcast, presence

@@ -1,4 +1,4 @@
--- Notification planning and delivery state (issue 6): what the planner (internal/notify) and the
+-- Notification planning and delivery state: what the planner (internal/notify) and the
 -- delivery workers (internal/deliver) keep beside the foundation's notification tables.
 -- Everything here is private to the sidecar (schema vendorhub, RLS on, no API grants) except
 -- the two additions to foundation tables, which keep the foundation's policies.

@@ -1,4 +1,4 @@
--- Set-wise event emission for the rows the notification planner writes in bulk (issue 6).
+-- Set-wise event emission for the rows the notification planner writes in bulk.
 --
 -- The planner inserts one public.notifications row per recipient — about 1,500 per hand-off of
 -- 50 group-chat messages — and, under quiet hours, as many 'deferred' public.deliveries rows, each

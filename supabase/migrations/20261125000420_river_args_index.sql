@@ -1,4 +1,4 @@
--- Drop River's GIN index on river_job.args (issue 6: planner throughput).
+-- Drop River's GIN index on river_job.args (planner throughput).
 --
 -- River creates river_job_args_index for searching jobs by their arguments in a UI; River's
 -- own queries never use it (job fetch, completion, rescue and uniqueness go through the

@@ -1,4 +1,4 @@
--- Webhooks in and out, encrypted credentials and their keys (issue 7).
+-- Webhooks in and out, encrypted credentials and their keys.
 --
 --   * vendorhub.encryption_keys: the key ids the sidecar's keyring has used (never key material:
 --     a check value only), with their retirement. Every sealed table references it, and a

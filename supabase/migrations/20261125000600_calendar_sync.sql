@@ -1,4 +1,4 @@
--- Calendar and CRM sync state (issue 8): what the sidecar's connectors need besides the
+-- Calendar and CRM sync state: what the sidecar's connectors need besides the
 -- foundation's availability_blocks, bookings and integration_connections.
 --
 --   * availability_blocks and bookings gain the connection that wrote them, the zone an entry was

@@ -1,4 +1,4 @@
--- Availability (issue 8): one busy set per vendor, buffers, conflict detection, and the
+-- Availability: one busy set per vendor, buffers, conflict detection, and the
 -- "which connected vendors are free" function for the frontend.
 --
 -- Busy set of a vendor: its availability_blocks (every calendar and CRM source), its bookings

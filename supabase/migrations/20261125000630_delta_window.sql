@@ -1,4 +1,4 @@
--- Calendar sync (issue 8): the time window of a windowed delta cursor.
+-- Calendar sync: the time window of a windowed delta cursor.
 --
 -- Graph's calendarView delta is bound to the [startDateTime, endDateTime) window of the round
 -- that issued its delta link: entries beyond its end never appear through that link. The

@@ -1,4 +1,4 @@
--- CRM actions through outbound webhooks (issue 8): an outbound endpoint may belong to an
+-- CRM actions through outbound webhooks: an outbound endpoint may belong to an
 -- integration connection.
 --
 -- Dubsado has no API the hub could call: its "Create Project" action runs in the vendor's Zap,

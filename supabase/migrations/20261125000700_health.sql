@@ -1,4 +1,4 @@
--- Health, operations and the dashboard (issue 9): circuit breaker
+-- Health, operations and the dashboard: circuit breaker
 -- history, health samples for the lag chart and the integration report, and who the operators
 -- are. Everything new is private to the sidecar (schema vendorhub, RLS on, no API grants).
 

@@ -1,5 +1,5 @@
 -- Realtime Authorization on vendorhub's private topics, checked the way Realtime checks a join
--- and a send (../shared/reference/realtime-protocol.md §7.2): probe rows inserted by the
+-- and a send (docs/realtime.md §7.2): probe rows inserted by the
 -- connection's own role, set_config of role/realtime.topic/claims, SELECT of the probe ids under
 -- RLS, rollback; a send is an INSERT under a savepoint where 42501 means "may not".
 begin;

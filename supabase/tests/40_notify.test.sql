@@ -1,4 +1,4 @@
--- Notifications (issue 6): device registration is for the caller only, and the planner's and
+-- Notifications: device registration is for the caller only, and the planner's and
 -- workers' own state (migration 20261125000400_notify.sql) stays private.
 begin;
 \ir fixtures/world.psql

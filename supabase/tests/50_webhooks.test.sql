@@ -1,4 +1,4 @@
--- Webhooks in and out, encryption keys (issue 7; migration 20261125000500_webhooks_credentials.sql):
+-- Webhooks in and out, encryption keys (migration 20261125000500_webhooks_credentials.sql):
 -- who may manage endpoints and read deliveries, what stays private, the retired-key guard, the
 -- batched ingest function and replay.
 begin;

@@ -1,4 +1,4 @@
--- Availability (issue 8): public.vendor_availability under RLS, the busy lookup behind it,
+-- Availability: public.vendor_availability under RLS, the busy lookup behind it,
 -- conflicts and sync runs visible to the right people only.
 --
 -- World (fixtures/world.psql): W1 on 2027-06-12 (Europe/London) with V1 (booked; block A1

@@ -1,4 +1,4 @@
--- Health and operations (issue 9, migration 20261125000700_health.sql): critical tasks, the
+-- Health and operations (migration 20261125000700_health.sql): critical tasks, the
 -- private breaker history and health samples, and who the operators are.
 begin;
 select plan(17);

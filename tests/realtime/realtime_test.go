@@ -1,4 +1,4 @@
-// Package realtime_test holds the end-to-end tests of issue 5: the real @supabase/supabase-js
+// Package realtime_test holds the end-to-end tests: the real @supabase/supabase-js
 // 2.119 (Node, `ws` transport) against the real `vendorhub` binary's embedded Realtime
 // gateway, with messages inserted through SQL as authenticated users and carried by the
 // replication pipeline. Each scenario is a Node script in this folder (see lib.mjs for the

@@ -1,4 +1,4 @@
-// Package replication_test holds the chaos tests of the replication pipeline (issue 4): the
+// Package replication_test holds the chaos tests of the replication pipeline: the
 // real `vendorhub run` binary as a separate process, against real Postgres, killed with
 // SIGKILL, facing a Postgres crash-restart, and replaced by a hot standby. Each test checks
 // that every committed event has exactly one probe job (handoff.JobSink) and that the slot

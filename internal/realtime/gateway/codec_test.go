@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Frames captured from the real @supabase/realtime-js 2.119.1 client (realtime-protocol.md §4.3).
+// Frames captured from the real @supabase/realtime-js 2.119.1 client (docs/realtime.md).
 const (
 	capturedKind3 = "0301010e03000136377265616c74696d653a726f6f6d316d73677b2268656c6c6f223a2277c3b6726c64227d"
 	capturedKind4 = "040e030c017265616c74696d653a726f6f6d316d73677b226964223a22616263227d7b22766961223a2262696e6172792d6b696e6434227d"

@@ -23,5 +23,5 @@
 // reader never holds memory or other readers back. Each socket costs one goroutine while idle;
 // a writer goroutine exists only while frames are queued.
 //
-// The protocol facts it follows are in ../shared/reference/realtime-protocol.md (§3–§7, §13).
+// The protocol facts it follows are in docs/realtime.md (§3–§7, §13).
 package gateway
