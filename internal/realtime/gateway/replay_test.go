@@ -57,7 +57,10 @@ func seq(from, to int) []int {
 func TestReplay(t *testing.T) {
 	t.Parallel()
 	var store gateway.Store
-	b := setup(t, func(c *gateway.Config) { store = &gateway.PGStore{Pool: c.Authorizer.(*gateway.PGAuthorizer).Pool}; c.Store = store })
+	b := setup(t, func(c *gateway.Config) {
+		store = &gateway.PGStore{Pool: c.Authorizer.(*gateway.PGAuthorizer).Pool}
+		c.Store = store
+	})
 	ctx := tctx(t)
 	topic := "conversation:" + b.fx.conversation
 	since := time.Now().Add(-time.Second).UnixMilli()
@@ -204,7 +207,10 @@ func TestReplicationReady(t *testing.T) {
 	require.JSONEq(t, `{"extension":"system","status":"ok","message":"Replication connection established","channel":"`+topic+`"}`, string(m.Payload))
 
 	// Never ready: the channel is closed with Realtime's error.
-	b2 := setup(t, func(c *gateway.Config) { c.ReplicationReady = make(chan struct{}); c.ReplicationReadyTimeout = 50 * time.Millisecond })
+	b2 := setup(t, func(c *gateway.Config) {
+		c.ReplicationReady = make(chan struct{})
+		c.ReplicationReadyTimeout = 50 * time.Millisecond
+	})
 	ch2 := b2.joinConv(t, b2.dial(t, "2.0.0"), b2.fx.aliceTok, rtclient.JoinConfig{ReplicationReady: true})
 	m, err = ch2.Next(tctx(t), "system")
 	require.NoError(t, err)
