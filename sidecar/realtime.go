@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/auth"
 	"github.com/wedsync/vendorhub/internal/realtime"
 	"github.com/wedsync/vendorhub/internal/realtime/gateway"
+	"github.com/wedsync/vendorhub/internal/realtime/store"
 )
 
 func init() { RegisterStage("realtime", wireRealtime) }
@@ -23,6 +25,13 @@ const (
 	RealtimeTargetSupabase = "supabase"
 	RealtimeTargetOff      = "off"
 )
+
+// RealtimeStoreDefault is the default RealtimeConfig.Store: a wedding platform wants the
+// messages a sleeping phone missed to come back.
+const RealtimeStoreDefault = "on"
+
+// RealtimePruneInterval is how often stored broadcasts older than 72 hours are deleted.
+const RealtimePruneInterval = time.Hour
 
 // DevTokenTTL is the lifetime of the user JWTs `vendorhub dev` prints.
 const DevTokenTTL = 24 * time.Hour
@@ -56,6 +65,11 @@ type RealtimeConfig struct {
 	// QueueSize bounds the broadcasts waiting to be published; beyond it they are dropped and
 	// counted. VENDORHUB_REALTIME_QUEUE_SIZE. Defaults to 10000.
 	QueueSize int
+	// Store keeps every routed broadcast in realtime.messages, written in the hand-off
+	// transaction, so that clients replay what they missed (config.broadcast.replay) and, on
+	// hosted Supabase, Realtime itself delivers them (Broadcast from Database) without the
+	// REST publisher: "on" or "off". VENDORHUB_REALTIME_STORE. Defaults to RealtimeStoreDefault.
+	Store string
 	// JWKS is the project's JSON Web Key Set (its public signing keys), for projects on
 	// asymmetric JWT signing keys; the gateway then accepts tokens signed by them.
 	// SUPABASE_JWKS. Defaults to "".
@@ -71,6 +85,7 @@ func (c *RealtimeConfig) fromEnv(e *env) {
 	e.int(&c.MaxPayloadBytes, "VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES")
 	e.int(&c.QueueSize, "VENDORHUB_REALTIME_QUEUE_SIZE")
 	e.str(&c.JWKS, "SUPABASE_JWKS")
+	e.str(&c.Store, "VENDORHUB_REALTIME_STORE")
 }
 
 // validate names the variable of the first out-of-range number (zero means the default).
@@ -93,6 +108,17 @@ func (c RealtimeConfig) validate() error {
 		return fmt.Errorf("VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES=%d: want at least 1024", c.MaxPayloadBytes)
 	}
 	return nil
+}
+
+// storeOn resolves Store.
+func (c RealtimeConfig) storeOn() (bool, error) {
+	switch strings.ToLower(cmp.Or(c.Store, RealtimeStoreDefault)) {
+	case "on", "true", "1":
+		return true, nil
+	case "off", "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("VENDORHUB_REALTIME_STORE=%q: want on or off", c.Store)
 }
 
 // gatewayOn resolves Gateway for a dev or run sidecar.
@@ -165,6 +191,32 @@ func wireRealtime(_ context.Context, s *Sidecar) error {
 	if err != nil {
 		return err
 	}
+	storeOn, err := rc.storeOn()
+	if err != nil {
+		return err
+	}
+	maxPayload := cmp.Or(rc.MaxPayloadBytes, realtime.MaxPayloadBytesDefault)
+	if storeOn {
+		s.Sinks = append(s.Sinks, &store.Sink{MaxPayloadBytes: maxPayload})
+		// Supabase Realtime prunes realtime.messages itself; the embedded gateway's does not.
+		pruneMessages := gwOn
+		s.Go("realtime-prune", func(ctx context.Context) error {
+			t := time.NewTicker(RealtimePruneInterval)
+			defer t.Stop()
+			for {
+				if n, err := store.Prune(ctx, s.Pool, store.RetentionDefault, pruneMessages); err != nil && ctx.Err() == nil {
+					s.Logger.Warn("realtime: pruning stored broadcasts failed", "err", err)
+				} else if n > 0 {
+					s.Logger.Info("realtime: pruned stored broadcasts", "deleted", n)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
+			}
+		})
+	}
 	var gw *gateway.Gateway
 	if gwOn {
 		v, err := s.Config.Verifier()
@@ -172,9 +224,24 @@ func wireRealtime(_ context.Context, s *Sidecar) error {
 			return fmt.Errorf("realtime gateway: %w", err)
 		}
 		auditLog := audit.NewBuffer(s.Pool, audit.BufferConfig{Logger: s.Logger})
+		ready := make(chan struct{})
+		s.Go("realtime-replication-ready", func(ctx context.Context) error {
+			select {
+			case <-s.Stream().Leading():
+				close(ready)
+			case <-ctx.Done():
+			}
+			return nil
+		})
+		var stored gateway.Store
+		if storeOn {
+			stored = &gateway.PGStore{Pool: s.Pool}
+		}
 		gw, err = gateway.New(gateway.Config{
 			Verifier:           v,
 			Authorizer:         &gateway.PGAuthorizer{Pool: s.Pool},
+			Store:              stored,
+			ReplicationReady:   ready,
 			Audit:              auditLog,
 			MaxConnsPerIP:      rc.MaxConnsPerIP,
 			MaxChannelsPerConn: rc.MaxChannelsPerConn,
@@ -204,6 +271,10 @@ func wireRealtime(_ context.Context, s *Sidecar) error {
 	case RealtimeTargetGateway:
 		transport = gw
 	case RealtimeTargetSupabase:
+		if storeOn {
+			s.Logger.Info("realtime: broadcasts are stored in realtime.messages; Supabase Realtime delivers and replays them (Broadcast from Database)")
+			return nil
+		}
 		if s.Config.SupabaseURL == "" || s.Config.ServiceRoleKey == "" {
 			return errors.New("realtime: publishing to Supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
 		}

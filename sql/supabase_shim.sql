@@ -183,6 +183,9 @@ begin
     alter table realtime.messages enable row level security;
     grant select, insert, update on realtime.messages to postgres, anon, authenticated, service_role;
   end if;
+  -- Realtime's replay index (migration 20250905041441_create_messages_replay_index).
+  create index if not exists messages_inserted_at_topic_index on realtime.messages (inserted_at desc, topic)
+    where extension = 'broadcast' and private is true;
 end
 $$;
 

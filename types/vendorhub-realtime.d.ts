@@ -236,3 +236,32 @@ export interface BroadcastMessage<T extends EventType> {
   payload: BroadcastOf<T>
   meta?: { id?: string; replayed?: boolean }
 }
+
+/** Broadcast replay on (re)join: what `config.broadcast.replay` of a private channel takes. */
+export interface ReplayOption {
+  /**
+   * Unix milliseconds: replay the stored broadcasts inserted at or after this time. Use the
+   * time you received your last event, minus a margin for clock skew.
+   */
+  since: number
+  /** How many of the newest to replay, 1–25 (the server caps it at 25; 25 when absent). */
+  limit?: number
+}
+
+/** The join config of a vendorhub channel that replays what it missed. */
+export interface ReplayingChannelConfig {
+  private: true
+  broadcast: { self?: boolean; ack?: boolean; replication_ready?: boolean; replay: ReplayOption }
+  presence?: { key?: string; enabled?: boolean }
+}
+
+/** A broadcast delivered by replay: `meta.replayed` is set and `meta.id` is the stored row's id. */
+export interface ReplayedBroadcastMessage<T extends EventType> extends BroadcastMessage<T> {
+  meta: { id: string; replayed: true }
+}
+
+/**
+ * Dedupe by key: a replay may deliver an event the client already had (the `since` margin), and
+ * after a sidecar crash an event may be broadcast twice under the same key.
+ */
+export type SeenKeys = Set<EnvelopeFields<EventType>['key']>

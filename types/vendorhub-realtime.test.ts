@@ -5,6 +5,9 @@ import type {
   BroadcastOf,
   BroadcastOn,
   EventType,
+  ReplayedBroadcastMessage,
+  ReplayingChannelConfig,
+  SeenKeys,
   TopicEvents,
 } from './vendorhub-realtime.d.ts'
 
@@ -57,3 +60,16 @@ const anyUserEvent: BroadcastOn<'user'>['type'] = 'delivery.updated'
 const msg: BroadcastMessage<'message.created'> = { type: 'broadcast', event: 'message.created', payload: created }
 const names: EventType[] = ['message.created', 'task.updated']
 export { anyUserEvent, bad, msg, names, onConversation, wrong }
+
+// Rejoining with replay: since is unix milliseconds; replayed messages carry their row id.
+const rejoin: ReplayingChannelConfig = { private: true, broadcast: { self: false, replay: { since: Date.now() - 2000, limit: 25 } } }
+// @ts-expect-error replay needs a private channel
+const publicReplay: ReplayingChannelConfig = { private: false, broadcast: { replay: { since: 0 } } }
+// @ts-expect-error since is a number of milliseconds, not a timestamp string
+const badSince: ReplayingChannelConfig = { private: true, broadcast: { replay: { since: '2026-11-25T14:03:07Z' } } }
+const replayed: ReplayedBroadcastMessage<'message.created'> = {
+  type: 'broadcast', event: 'message.created', payload: created, meta: { id: 'a0a0', replayed: true },
+}
+const seen: SeenKeys = new Set()
+if (!seen.has(replayed.payload.key)) seen.add(replayed.payload.key)
+void rejoin, publicReplay, badSince

@@ -29,6 +29,9 @@ type Message struct {
 	// sent over REST; the embedded gateway uses it to apply `self: false` to a user's own
 	// actions (see docs/realtime.md).
 	Actor string `json:"-"`
+	// Key is the key of the event the message carries ("" for client broadcasts). It is
+	// not sent; the stored-broadcast sink stores a (key, topic) once.
+	Key string `json:"-"`
 }
 
 // Payload is what subscribers receive as the broadcast payload: the event envelope and the
@@ -59,11 +62,30 @@ func Messages(events []route.Routed) (msgs []Message, errs []error) {
 		if ev.Actor != nil {
 			actor = *ev.Actor
 		}
+		key := ev.Key.String()
 		for _, t := range ev.Topics {
-			msgs = append(msgs, Message{Topic: strings.TrimPrefix(t, TopicPrefix), Event: string(ev.Type), Payload: p, Private: true, Actor: actor})
+			msgs = append(msgs, Message{Topic: strings.TrimPrefix(t, TopicPrefix), Event: string(ev.Type), Payload: p, Private: true, Actor: actor, Key: key})
 		}
 	}
 	return msgs, errs
+}
+
+// FitPayload replaces m's payload by its refetch message when it is larger than maxBytes,
+// counting it in vendorhub_realtime_oversized_total, and reports whether it did. The
+// publisher and the stored-broadcast sink both apply it, so a client sees the same message
+// live and replayed.
+func FitPayload(m *Message, maxBytes int) bool {
+	if len(m.Payload) <= maxBytes {
+		return false
+	}
+	small, err := refetchPayload(*m)
+	if err != nil || len(small) > maxBytes {
+		// Keep the message flowing with the smallest possible body.
+		small = []byte(`{"refetch":true}`)
+	}
+	m.Payload = small
+	metricOversized.Inc()
+	return true
 }
 
 // refetchPayload is the small replacement of an oversized payload: the envelope without

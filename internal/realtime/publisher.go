@@ -157,17 +157,9 @@ func (p *Publisher) Enqueue(msgs []Message) {
 
 // fitSize replaces an oversized payload by its refetch message.
 func (p *Publisher) fitSize(m *Message) {
-	if len(m.Payload) <= p.cfg.MaxPayloadBytes {
-		return
+	if FitPayload(m, p.cfg.MaxPayloadBytes) {
+		p.oversized.Add(1)
 	}
-	small, err := refetchPayload(*m)
-	if err != nil || len(small) > p.cfg.MaxPayloadBytes {
-		// Keep the message flowing with the smallest possible body.
-		small = []byte(`{"refetch":true}`)
-	}
-	m.Payload = small
-	p.oversized.Add(1)
-	metricOversized.Inc()
 }
 
 // Run sends queued messages until ctx ends. Messages still queued then are dropped and counted.

@@ -330,6 +330,16 @@ func TestMessageSentInOneTabAppearsInTheOtherWithoutReloadButNotForAnOutsider(t 
 	t.Logf("message reached the florist's tab %v ms after the click", res["receivedMs"])
 }
 
+func TestTabMissesMessagesDuringANetworkCutAndGetsThemBackWithoutReload(t *testing.T) {
+	res := scenario(t, "reconnect", "CONVERSATION="+dayOfConversation)
+	require.NotEqual(t, "SUBSCRIBED", res["offlineStatus"], "the cut was noticed")
+	require.EqualValues(t, 1, res["shownWhileCut"], "nothing arrived while the network was cut")
+	require.EqualValues(t, 4, res["shown"], "every message shown once")
+	require.EqualValues(t, 3, res["replayed"], "the three missed messages came back by replay")
+	require.Equal(t, []any{"before the cut", "missed 1", "missed 2", "missed 3"}, res["order"])
+	require.Equal(t, "still here", res["noReload"], "the tab was reloaded")
+}
+
 func TestSettingsPageStoresWhatIsToggled(t *testing.T) {
 	conn := connect(t)
 	res := scenario(t, "settings", "AS=sam")

@@ -104,6 +104,19 @@ func sendMessage(t *testing.T, dbURL, userID, conversation, body string) string 
 	return id
 }
 
+// storedBroadcasts counts the message.created broadcasts stored in realtime.messages for
+// these message ids.
+func storedBroadcasts(t *testing.T, dbURL string, messageIDs []string) int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var n int
+	require.NoError(t, conn.QueryRow(t.Context(), `select count(*) from realtime.messages
+where extension = 'broadcast' and event = 'message.created' and payload->'data'->>'message_id' = any($1)`, messageIDs).Scan(&n))
+	return n
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -363,6 +376,39 @@ func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
 		runNode(t, "broadcast.mjs", with(
 			"AVA_TOKEN", token(t, who["ava"], time.Hour), "NOAH_TOKEN", token(t, who["noah"], time.Hour),
 			"LENA_TOKEN", token(t, who["lena"], time.Hour))).finish()
+	})
+
+	t.Run("replay", func(t *testing.T) {
+		n := runNode(t, "replay.mjs", with(
+			"AVA_TOKEN", token(t, who["ava"], time.Hour), "NOAH_TOKEN", token(t, who["noah"], time.Hour),
+			"LENA_TOKEN", token(t, who["lena"], time.Hour), "OSCAR_TOKEN", token(t, who["oscar"], time.Hour),
+			"CHATTER_TOPIC", "conversation:"+seedConversation))
+		// write sends n messages as lena and waits until the sidecar stored their broadcasts:
+		// what a client missed is what was stored while it was away.
+		write := func(n int, what string, author ...string) []string {
+			from := who["lena"].id
+			if len(author) > 0 {
+				from = who[author[0]].id
+			}
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = sendMessage(t, dbURL, from, seedConversation, fmt.Sprintf("%s %d", what, i+1))
+			}
+			require.Eventually(t, func() bool { return storedBroadcasts(t, dbURL, ids) == n }, 30*time.Second, 5*time.Millisecond)
+			return ids
+		}
+		n.expect("subscribed")
+		n.reply(map[string]string{"message_id": write(1, "before")[0]})
+		n.expect("disconnected")
+		n.reply(map[string][]string{"message_ids": write(10, "missed")})
+		n.expect("replayed")
+		n.reply(map[string]string{"message_id": write(1, "live")[0]})
+		n.expect("live-seen")
+		n.reply(map[string][]string{"message_ids": write(15, "more")})
+		n.expect("capped")
+		n.reply(map[string]string{"message_id": write(1, "marker", "noah")[0]}) // lena joined with self: false
+		ev := n.finish()
+		require.EqualValues(t, 10, ev["replayed"])
 	})
 
 	t.Run("tokens", func(t *testing.T) {

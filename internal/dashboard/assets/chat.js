@@ -53,14 +53,30 @@
     setStatus("NO_CONVERSATION");
     return;
   }
-  var channel = client.channel("conversation:" + cfg.conversationId, {
-    config: { private: true, presence: { key: cfg.userId } }
-  });
+  // Missed messages come back: every (re)join asks for the broadcasts stored since the last
+  // event this tab saw (broadcast.replay), and events are shown once by their key.
+  var seenKeys = {};
+  var lastSeen = Date.now();
+  var REPLAY_MARGIN_MS = 2000; // clock skew between this device and the database
+  function joinConfig() {
+    return {
+      broadcast: { ack: false, self: false, replay: { since: lastSeen - REPLAY_MARGIN_MS, limit: 25 } },
+      presence: { key: cfg.userId, enabled: true },
+      postgres_changes: [],
+      private: true
+    };
+  }
+  var channel = client.channel("conversation:" + cfg.conversationId, { config: joinConfig() });
   channel
     .on("broadcast", { event: "message.created" }, function (msg) {
       var p = msg.payload || {};
+      lastSeen = Math.max(lastSeen, Date.now());
+      channel.updateJoinPayload({ config: joinConfig() }); // what the next rejoin asks for
+      if (p.key && seenKeys[p.key]) { return; }
+      if (p.key) { seenKeys[p.key] = true; }
       var d = p.data || {};
       add(d.message_id, d.sender_id, d.body_preview || "", d.created_at);
+      if (msg.meta && msg.meta.replayed) { list.lastChild.dataset.replayed = "true"; }
     })
     .on("presence", { event: "sync" }, function () {
       var state = channel.presenceState();

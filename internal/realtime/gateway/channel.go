@@ -34,6 +34,54 @@ type channel struct {
 	expTimer *time.Timer
 	closed   bool
 	detached bool
+	// holding is set while a join's replay is read and sent: live broadcasts wait in held
+	// and follow the replayed ones, without those already replayed.
+	holding bool
+	held    []*delivery
+}
+
+// offer queues broadcast d for ch if ch may read broadcasts, or holds it while ch's replay
+// is being sent. It reports whether d was queued or held.
+func (ch *channel) offer(d *delivery) bool {
+	c := ch.conn
+	c.mu.Lock()
+	if ch.closed || (ch.key.private && !ch.read[extensionBroadcast]) {
+		c.mu.Unlock()
+		return false
+	}
+	if ch.holding {
+		if len(ch.held) >= c.gw.cfg.SendQueue {
+			c.mu.Unlock()
+			return false // as a full send queue would: the socket is closed when replay ends
+		}
+		ch.held = append(ch.held, d)
+		c.mu.Unlock()
+		return true
+	}
+	c.mu.Unlock()
+	f, ok := d.frameFor(c.v2)
+	return ok && c.push(f)
+}
+
+// release ends holding: it queues the held broadcasts that were not replayed (by event key
+// or stored id), in order, before any later one.
+func (ch *channel) release(replayed map[string]bool) {
+	c := ch.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	overflow := len(ch.held) >= c.gw.cfg.SendQueue
+	for _, d := range ch.held {
+		if replayed[payloadKey(d.user.payload)] || replayed[metaIDOf(d.user.meta)] {
+			continue
+		}
+		if f, ok := d.frameFor(c.v2); ok {
+			c.push(f)
+		}
+	}
+	ch.holding, ch.held = false, nil
+	if overflow {
+		go c.closeNow() // held more than the send queue: a slow consumer, as push would judge
+	}
 }
 
 func (ch *channel) readsBroadcast() bool {
@@ -108,9 +156,10 @@ func (c *conn) handle(ctx context.Context, in inbound) {
 type joinPayload struct {
 	Config struct {
 		Broadcast struct {
-			Ack              flexBool `json:"ack"`
-			Self             flexBool `json:"self"`
-			ReplicationReady flexBool `json:"replication_ready"`
+			Ack              flexBool      `json:"ack"`
+			Self             flexBool      `json:"self"`
+			ReplicationReady flexBool      `json:"replication_ready"`
+			Replay           *replayParams `json:"replay"`
 		} `json:"broadcast"`
 		Presence struct {
 			Enabled flexBool        `json:"enabled"`
@@ -160,7 +209,8 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		return
 	}
 	var p joinPayload
-	if err := json.Unmarshal(in.payload, &p); err != nil {
+	var err error
+	if err = json.Unmarshal(in.payload, &p); err != nil {
 		c.joinError(in, "error", "InvalidJoinPayload: "+err.Error())
 		return
 	}
@@ -176,6 +226,18 @@ func (c *conn) join(ctx context.Context, in inbound) {
 	if count >= c.gw.cfg.MaxChannelsPerConn {
 		c.joinError(in, "limit", "ChannelRateLimitReached: Too many channels")
 		return
+	}
+	var since time.Time
+	var replayLimit int
+	if rp := p.Config.Broadcast.Replay; rp != nil {
+		if !p.Config.Private {
+			c.joinError(in, "error", reasonReplayPublic)
+			return
+		}
+		if since, replayLimit, err = rp.parse(); err != nil || c.gw.cfg.Store == nil {
+			c.joinError(in, "error", reasonReplayInvalid)
+			return
+		}
 	}
 	token := c.pickToken(p)
 	claims, err := c.gw.cfg.Verifier.Verify(token)
@@ -205,10 +267,29 @@ func (c *conn) join(ctx context.Context, in inbound) {
 			c.joinError(in, "unauthorized", "Unauthorized: You do not have permissions to read from this Channel topic: "+sub)
 			return
 		}
+		if p.Config.Broadcast.Replay != nil && !read[extensionBroadcast] {
+			c.refused(claims, sub, "no read permission for replay")
+			c.joinError(in, "unauthorized", "Unauthorized: You do not have permissions to read from this Channel topic: "+sub)
+			return
+		}
 		ch.read = read
 	}
+	// Live broadcasts arriving while the replay is read wait behind it.
+	ch.holding = p.Config.Broadcast.Replay != nil
 	// The room is set before the channel is visible to anyone else and never changes.
 	ch.room = c.gw.hub.join(ch)
+	var replay []StoredMessage
+	if ch.holding {
+		rctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
+		replay, err = c.gw.cfg.Store.Replay(rctx, sub, since, replayLimit)
+		cancel()
+		if err != nil {
+			c.gw.cfg.Logger.Error("gateway: replay failed", "topic", sub, "err", err)
+			c.detach(ch)
+			c.joinError(in, "error", reasonReplayFailed)
+			return
+		}
+	}
 	metricChannels.Inc()
 	c.mu.Lock()
 	c.channels[in.topic] = ch // only this goroutine adds channels: the topic is still free
@@ -217,6 +298,21 @@ func (c *conn) join(ctx context.Context, in inbound) {
 	metricJoins.WithLabelValues("ok").Inc()
 
 	c.reply(in, "ok", map[string]any{"postgres_changes": echoBindings(p.Config.PostgresChanges)})
+	if ch.holding {
+		replayed := make(map[string]bool, 2*len(replay))
+		for _, m := range replay {
+			replayed[m.ID] = true
+			if k := payloadKey(m.Payload); k != "" {
+				replayed[k] = true
+			}
+			d := &delivery{wireTopic: ch.wireTopic, user: replayBroadcast(m)}
+			if f, ok := d.frameFor(c.v2); ok {
+				c.push(f)
+			}
+		}
+		metricReplayed.Add(float64(len(replay)))
+		ch.release(replayed)
+	}
 	if ch.readsPresence() {
 		c.push(frame{data: encodeText(c.v2, ch.joinRef, nil, ch.wireTopic, "presence_state", ch.room.state())})
 	}
@@ -224,7 +320,7 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		c.system(ch, "postgres_changes", "error", "postgres_changes are not served by the vendorhub gateway: listen to broadcast events instead")
 	}
 	if p.Config.Broadcast.ReplicationReady {
-		c.system(ch, "system", "ok", "Replication connection established")
+		go c.notifyReplicationReady(ch)
 	}
 }
 
@@ -350,11 +446,25 @@ func (c *conn) broadcast(ctx context.Context, ch *channel, in inbound) {
 		c.reply(in, "error", map[string]string{"error": "payload_size_exceeded"})
 		return
 	}
+	persist := persistRequested(u.meta)
 	if ch.key.private {
 		ok, err := c.mayWrite(ctx, ch, extensionBroadcast)
+		if persist && (err != nil || !ok) {
+			// A stored message is refused out loud: realtime-js resolves send() with the error.
+			metricPersisted.WithLabelValues("refused").Inc()
+			c.reply(in, "error", map[string]string{"error": "Unauthorized: You do not have permissions to write to this Channel topic: " + ch.key.topic})
+			return
+		}
 		if err != nil || !ok {
 			return // silently dropped, as Realtime does, even with ack
 		}
+	}
+	if persist {
+		if !c.persist(ctx, ch, in, u) {
+			return
+		}
+	} else {
+		u.meta = nil // metadata keys are requests to the server, not for receivers
 	}
 	metricBroadcasts.WithLabelValues("client").Inc()
 	ch.room.broadcast(&delivery{wireTopic: ch.wireTopic, user: u, preferBinary: in.user != nil}, ch, ch.self)
@@ -483,4 +593,56 @@ func (c *conn) mayWrite(ctx context.Context, ch *channel, ext string) (bool, err
 	ch.write[ext] = &ok
 	c.mu.Unlock()
 	return ok, nil
+}
+
+// persist stores a client broadcast sent with persist, and sets its meta to the stored id
+// as for any broadcast from the database. It replies with the error and returns false when
+// the message cannot be stored.
+func (c *conn) persist(ctx context.Context, ch *channel, in inbound, u *userBroadcast) bool {
+	fail := func(result, msg string) bool {
+		metricPersisted.WithLabelValues(result).Inc()
+		c.reply(in, "error", map[string]string{"error": msg})
+		return false
+	}
+	switch {
+	case !ch.key.private:
+		return fail("refused", "Realtime send() cannot store a message on a public channel.")
+	case c.gw.cfg.Store == nil:
+		return fail("error", "UnableToStoreMessage: this gateway stores no broadcasts")
+	case !u.json || !json.Valid(u.payload):
+		return fail("refused", "UnableToStoreMessage: only JSON payloads can be stored")
+	}
+	pctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
+	id, err := c.gw.cfg.Store.Persist(pctx, ch.key.topic, u.event, u.payload)
+	cancel()
+	if err != nil {
+		c.gw.cfg.Logger.Error("gateway: persist failed", "topic", ch.key.topic, "err", err)
+		return fail("error", "UnableToStoreMessage: Realtime was unable to store the message")
+	}
+	metricPersisted.WithLabelValues("stored").Inc()
+	u.meta = metaID(id)
+	return true
+}
+
+// notifyReplicationReady sends Realtime's system event once the replication feeding the
+// gateway streams, or closes the channel when it does not in time.
+func (c *conn) notifyReplicationReady(ch *channel) {
+	if ready := c.gw.cfg.ReplicationReady; ready != nil {
+		t := time.NewTimer(c.gw.cfg.ReplicationReadyTimeout)
+		defer t.Stop()
+		select {
+		case <-ready:
+		case <-c.done:
+			return
+		case <-t.C:
+			c.closeChannel(ch, "system", "Replication connection was not established in time")
+			return
+		}
+	}
+	c.mu.Lock()
+	closed := ch.closed
+	c.mu.Unlock()
+	if !closed {
+		c.system(ch, "system", "ok", "Replication connection established")
+	}
 }

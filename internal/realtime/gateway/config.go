@@ -12,17 +12,18 @@ import (
 
 // Defaults of Config.
 const (
-	MaxConnsPerIPDefault      = 500
-	MaxChannelsPerConnDefault = 100
-	MaxPayloadBytesDefault    = 256 * 1024
-	MaxFrameBytesDefault      = 1 << 20
-	SendQueueDefault          = 1024
-	IdleTimeoutDefault        = 60 * time.Second
-	WriteTimeoutDefault       = 10 * time.Second
-	ProbeTimeoutDefault       = 5 * time.Second
-	PresenceCallsDefault      = 5
-	PresenceWindowDefault     = 30 * time.Second
-	MaxBodyBytesDefault       = 8_000_000
+	MaxConnsPerIPDefault           = 500
+	MaxChannelsPerConnDefault      = 100
+	MaxPayloadBytesDefault         = 256 * 1024
+	MaxFrameBytesDefault           = 1 << 20
+	SendQueueDefault               = 1024
+	IdleTimeoutDefault             = 60 * time.Second
+	WriteTimeoutDefault            = 10 * time.Second
+	ProbeTimeoutDefault            = 5 * time.Second
+	PresenceCallsDefault           = 5
+	PresenceWindowDefault          = 30 * time.Second
+	MaxBodyBytesDefault            = 8_000_000
+	ReplicationReadyTimeoutDefault = 30 * time.Second
 )
 
 // Config configures a Gateway.
@@ -32,6 +33,17 @@ type Config struct {
 	// Authorizer runs the RLS probe for private channels. Default: none, and every private
 	// join is refused.
 	Authorizer Authorizer
+	// Store holds stored broadcasts: joins with config.broadcast.replay read them, client
+	// broadcasts sent with persist go there. Default: none (replay joins are refused as
+	// invalid, persist sends are refused).
+	Store Store
+	// ReplicationReady is closed once the replication stream that feeds the gateway is
+	// streaming; a join with broadcast.replication_ready gets its "Replication connection
+	// established" system event then. Default: nil (ready from the start).
+	ReplicationReady <-chan struct{}
+	// ReplicationReadyTimeout bounds that wait; past it the channel gets Realtime's
+	// "Replication connection was not established in time" and is closed. Default: 30 s.
+	ReplicationReadyTimeout time.Duration
 	// Audit receives refused joins (vendorhub.audit_log). Default: none.
 	Audit Auditor
 	// MaxConnsPerIP caps concurrent sockets from one address; beyond it the upgrade gets 429.
@@ -90,6 +102,7 @@ func (c Config) WithDefaults() Config {
 	c.PresenceCalls = cmp.Or(c.PresenceCalls, PresenceCallsDefault)
 	c.PresenceWindow = cmp.Or(c.PresenceWindow, PresenceWindowDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
+	c.ReplicationReadyTimeout = cmp.Or(c.ReplicationReadyTimeout, ReplicationReadyTimeoutDefault)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -34,4 +34,12 @@ var (
 		Name: "vendorhub_gateway_broadcasts_total",
 		Help: "Broadcasts received, by source (client, rest, sidecar).",
 	}, []string{"source"})
+	metricReplayed = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_replayed_total",
+		Help: "Stored broadcasts replayed to joining channels (config.broadcast.replay).",
+	})
+	metricPersisted = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_persisted_total",
+		Help: "Client broadcasts sent with persist, by result (stored, refused, error).",
+	}, []string{"result"})
 )

@@ -336,6 +336,10 @@ type JoinConfig struct {
 	AccessToken string
 	// PostgresChanges bindings to send (echoed back by the server).
 	PostgresChanges []map[string]string
+	// Replay, when set, is sent as config.broadcast.replay (e.g. {"since": ms, "limit": n}).
+	Replay any
+	// ReplicationReady asks for the "Replication connection established" system event.
+	ReplicationReady bool
 }
 
 // Channel is a joined topic.
@@ -361,8 +365,15 @@ func (c *Client) Join(ctx context.Context, sub string, cfg JoinConfig) (*Channel
 	if pc == nil {
 		pc = []map[string]string{}
 	}
+	bc := map[string]any{"self": cfg.Self, "ack": cfg.Ack}
+	if cfg.Replay != nil {
+		bc["replay"] = cfg.Replay
+	}
+	if cfg.ReplicationReady {
+		bc["replication_ready"] = true
+	}
 	payload := map[string]any{"config": map[string]any{
-		"broadcast":        map[string]any{"self": cfg.Self, "ack": cfg.Ack},
+		"broadcast":        bc,
 		"presence":         map[string]any{"key": cfg.PresenceKey, "enabled": cfg.Presence},
 		"postgres_changes": pc,
 		"private":          cfg.Private,
@@ -402,6 +413,11 @@ func (ch *Channel) Broadcast(ctx context.Context, event string, payload any, ack
 // BroadcastBinary sends a broadcast as a 2.0.0 binary kind-3 frame with a JSON payload (or
 // raw bytes when raw is set); with ack it waits for the server's reply.
 func (ch *Channel) BroadcastBinary(ctx context.Context, event string, payload any, raw []byte, ack bool) error {
+	return ch.BroadcastBinaryMeta(ctx, event, payload, raw, nil, ack)
+}
+
+// BroadcastBinaryMeta is BroadcastBinary with frame metadata, e.g. {"persist":true}.
+func (ch *Channel) BroadcastBinaryMeta(ctx context.Context, event string, payload any, raw []byte, meta json.RawMessage, ack bool) error {
 	ref := ch.c.nextRef()
 	enc := byte(1)
 	body := raw
@@ -414,11 +430,12 @@ func (ch *Channel) BroadcastBinary(ctx context.Context, event string, payload an
 		enc = 0
 	}
 	var b bytes.Buffer
-	b.Write([]byte{3, byte(len(ch.JoinRef)), byte(len(ref)), byte(len(ch.Topic)), byte(len(event)), 0, enc})
+	b.Write([]byte{3, byte(len(ch.JoinRef)), byte(len(ref)), byte(len(ch.Topic)), byte(len(event)), byte(len(meta)), enc})
 	b.WriteString(ch.JoinRef)
 	b.WriteString(ref)
 	b.WriteString(ch.Topic)
 	b.WriteString(event)
+	b.Write(meta)
 	b.Write(body)
 	var wait chan Message
 	if ack {
