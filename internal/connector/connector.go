@@ -38,6 +38,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
 
@@ -196,7 +197,7 @@ func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *integration.ProviderError
+	var pe *provider.Error
 	var open *health.OpenError
 	switch {
 	case errors.As(err, &open):
@@ -232,13 +233,13 @@ func backoff(attempt int, maxD time.Duration) time.Duration {
 }
 
 // guard runs fn — provider calls of connection connID — through the connection's circuit
-// breaker: outages (integration.IsOutage) count against it; while it is open fn is not called
+// breaker: outages (provider.IsOutage) count against it; while it is open fn is not called
 // and the error is a *health.OpenError (retry snoozes the job).
 func (c *Connectors) guard(connID string, fn func() error) error {
 	if c.cfg.Breakers == nil {
 		return fn()
 	}
-	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, integration.IsOutage)
+	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, provider.IsOutage)
 }
 
 // insert adds jobs in tx with the client from the job's context.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Provider is the provider name in errors, metrics and rate limits.
@@ -73,7 +74,7 @@ type Result struct {
 }
 
 // Push sends e with apiKey. 401 or -1 is ErrBadAPIKey, -3/-20 a *RejectedError, 429 and 5xx a
-// retryable *integration.ProviderError.
+// retryable *provider.Error.
 func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, error) {
 	if err := c.Limits.Wait(ctx, Provider); err != nil {
 		return Result{}, err
@@ -110,14 +111,14 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return Result{}, ctx.Err()
 		}
-		return Result{}, integration.TransportError(Provider, "enquiry", err)
+		return Result{}, provider.Transport(Provider, "enquiry", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return Result{}, ErrBadAPIKey
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Result{}, integration.ResponseError(Provider, "enquiry", resp)
+		return Result{}, provider.FromResponse(Provider, "enquiry", resp)
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	switch code := strings.TrimSpace(string(b)); code {
@@ -130,6 +131,6 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 	case "-3", "-20":
 		return Result{}, &RejectedError{Code: code}
 	default:
-		return Result{}, &integration.ProviderError{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Message: "unexpected answer " + code}
+		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Message: "unexpected answer " + code}
 	}
 }
