@@ -50,7 +50,7 @@ type Policy struct {
 //	permanent or unreachable *Error           → Cancel
 //	unavailable *Error (breaker open)         → Snooze Jitter(max(RetryAfter, SnoozeMin, 1 s))
 //	retryable *Error with RetryAfter          → Snooze max(RetryAfter, SnoozeMin)
-//	rate-limited *Error, no RetryAfter        → Snooze SnoozeMin if set, else Retry
+//	rate-limited *Error, no RetryAfter        → Snooze SnoozeMin if set, else as transient
 //	transient *Error or any other error       → Snooze Backoff if SnoozeTransient, else Retry
 func (p Policy) Decide(err error, attempt int) Decision {
 	if err == nil {
@@ -69,8 +69,6 @@ func (p Policy) Decide(err error, attempt int) Decision {
 		return Decision{Action: Snooze, Wait: max(pe.RetryAfter, p.SnoozeMin)}
 	case c == RateLimited && p.SnoozeMin > 0:
 		return Decision{Action: Snooze, Wait: p.SnoozeMin}
-	case c == RateLimited:
-		return Decision{Action: Retry}
 	}
 	return p.transient(attempt)
 }
