@@ -9,7 +9,6 @@ package lightblue
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,12 +31,14 @@ const (
 // ErrBadAPIKey reports an API key Light Blue refuses: the vendor must paste a new one.
 var ErrBadAPIKey = errors.New("lightblue: API key refused")
 
-// RejectedError reports an enquiry Light Blue refused for good (its status code).
-type RejectedError struct{ Code string }
+// rejections are the answers by which Light Blue refuses an enquiry for good.
+var rejections = map[string]string{"-3": "unsupported type", "-20": "HTTPS required"}
 
-func (e *RejectedError) Error() string {
-	reason := map[string]string{"-3": "unsupported type", "-20": "HTTPS required"}[e.Code]
-	return fmt.Sprintf("lightblue: enquiry rejected with status %s %s", e.Code, reason)
+// IsRejected reports whether err is an enquiry Light Blue refused for good: a permanent
+// *provider.Error whose Code is Light Blue's status (-3, -20).
+func IsRejected(err error) bool {
+	pe, ok := provider.As(err)
+	return ok && pe.Provider == Provider && rejections[pe.Code] != ""
 }
 
 // Enquiry is what the hub pushes: a couple asking a vendor about their wedding.
@@ -73,7 +74,7 @@ type Result struct {
 	Duplicate bool
 }
 
-// Push sends e with apiKey. 401 or -1 is ErrBadAPIKey, -3/-20 a *RejectedError, 429 and 5xx a
+// Push sends e with apiKey. 401 or -1 is ErrBadAPIKey, -3/-20 a permanent *provider.Error (IsRejected), 429 and 5xx a
 // retryable *provider.Error.
 func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, error) {
 	if err := c.Limits.Wait(ctx, Provider); err != nil {
@@ -129,7 +130,8 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 	case "-1":
 		return Result{}, ErrBadAPIKey
 	case "-3", "-20":
-		return Result{}, &RejectedError{Code: code}
+		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Code: code,
+			Message: "enquiry rejected: " + rejections[code]}
 	default:
 		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Message: "unexpected answer " + code}
 	}
