@@ -168,7 +168,7 @@ func (s *Source) do(ctx context.Context, conn integration.Connection, op, method
 	return nil
 }
 
-// graphError reads Graph's {"error": {"code", "message"}} body into a ProviderError; a 410 on
+// graphError reads Graph's {"error": {"code", "message"}} body into a *provider.Error; a 410 on
 // delta is calendar.ErrCursorExpired.
 func graphError(op string, resp *http.Response) error {
 	pe := provider.FromResponse(Provider, op, resp)
@@ -179,7 +179,7 @@ func graphError(op string, resp *http.Response) error {
 		} `json:"error"`
 	}
 	if json.Unmarshal([]byte(pe.Message), &body) == nil && body.Error.Code != "" {
-		pe.Message = body.Error.Code + ": " + body.Error.Message
+		pe.Code, pe.Message = body.Error.Code, body.Error.Code+": "+body.Error.Message
 	}
 	if resp.StatusCode == http.StatusGone {
 		return fmt.Errorf("%w (graph: %s)", calendar.ErrCursorExpired, pe.Message)
