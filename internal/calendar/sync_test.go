@@ -18,6 +18,7 @@ import (
 	it "github.com/wedsync/vendorhub/internal/integration/integrationtest"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/providerfake"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
@@ -163,8 +164,8 @@ func TestGoogleFailureIsRecordedAndClassified(t *testing.T) {
 		integration.Credential{RefreshToken: b.google.Tokens.IssueRefreshToken()})
 	b.google.Push(providerfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 7 * time.Second})
 	_, err := b.syncer.Sync(context.Background(), conn)
-	require.True(t, integration.IsRetryable(err), "%v", err)
-	require.Equal(t, 7*time.Second, integration.RetryAfter(err))
+	require.True(t, provider.IsRetryable(err), "%v", err)
+	require.Equal(t, 7*time.Second, provider.RetryAfterOf(err))
 	require.Equal(t, []string{"failed full=false c=0 u=0 s=0 f=0 d=0"}, b.runs(t, conn))
 	var lastErr string
 	require.NoError(t, b.db.Pool.QueryRow(context.Background(), `select last_error from public.integration_connections where id = $1`, conn).Scan(&lastErr))
@@ -252,7 +253,7 @@ func TestLightBlueFeedPollingWith304AndRecurrence(t *testing.T) {
 	wrong := it.Connection(t, b.db.Pool, b.keyring, b.vendor, integration.LightBlue, map[string]any{"feed_url": url, "username": "studio"},
 		integration.Credential{Password: "nope"})
 	_, err := b.syncer.Sync(context.Background(), wrong)
-	var pe *integration.ProviderError
+	var pe *provider.Error
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, http.StatusUnauthorized, pe.Status)
 	require.Len(t, b.blocks(t, wrong), 0)

@@ -3,17 +3,16 @@
 // captures all three in a table instead of sending them.
 //
 // Each provider is a Sender: one small interface, so callers can wrap it (circuit
-// breakers, metrics) without knowing the provider. A failed Send returns an *Error whose
-// Class tells the caller what to do: retry later (Transient), wait (RateLimited, with
-// RetryAfter), try the recipient's next channel (Unreachable) or stop (Permanent).
+// breakers, metrics) without knowing the provider. A failed Send returns a *provider.Error
+// (one adapter per SDK below builds it) whose Class tells the caller what to do: retry later
+// (Transient), wait (RateLimited, with RetryAfter), try the recipient's next channel
+// (Unreachable) or stop (Permanent).
 package channel
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strconv"
-	"time"
+
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Kind names a delivery channel.
@@ -64,47 +63,28 @@ type Result struct {
 type Sender interface {
 	// Provider names the provider, e.g. "resend".
 	Provider() string
-	// Send delivers m. A failure is an *Error.
+	// Send delivers m. A failure is a *provider.Error.
 	Send(ctx context.Context, m Message) (Result, error)
 }
 
-// Class says what a failed send means for the caller.
-type Class int
+// Class says what a failed send means for the caller: package provider's classes. Transient
+// failures (5xx, timeouts, network) may succeed later; RateLimited ones (429) after RetryAfter;
+// Unreachable means this recipient can't be reached on this channel (dead tokens, opted out,
+// bounced or invalid address): try the next channel; Permanent failures (bad payload,
+// credentials, idempotency-key misuse) will fail again; Unavailable means the provider was not
+// called (its circuit breaker is open): try the next channel.
+type Class = provider.Class
 
-// The classes of *Error.
+// The classes of a failed send.
 const (
-	// Transient failures (5xx, timeouts, network) may succeed on a later attempt.
-	Transient Class = iota + 1
-	// RateLimited failures (429) succeed after RetryAfter.
-	RateLimited
-	// Unreachable means this recipient can't be reached on this channel (dead tokens,
-	// opted out, bounced or invalid address): try the next channel.
-	Unreachable
-	// Permanent failures will fail the same way again (bad payload, credentials,
-	// idempotency-key misuse): stop at once.
-	Permanent
-	// Unavailable means the provider was not called: its circuit breaker is open after
-	// sustained failures (package health). Try the next channel; the recipient is fine.
-	Unavailable
+	Transient   = provider.Transient
+	RateLimited = provider.RateLimited
+	Unreachable = provider.Unreachable
+	Permanent   = provider.Permanent
+	Unavailable = provider.Unavailable
 )
 
-func (c Class) String() string {
-	switch c {
-	case Transient:
-		return "transient"
-	case RateLimited:
-		return "rate_limited"
-	case Unreachable:
-		return "unreachable"
-	case Permanent:
-		return "permanent"
-	case Unavailable:
-		return "unavailable"
-	}
-	return "unknown"
-}
-
-// Recipient-state codes of Unreachable errors, set in Error.Code.
+// Recipient-state codes of Unreachable errors, set in provider.Error.Code.
 const (
 	CodeNoDevice       = "no_device"       // no enabled device token
 	CodeDeadTokens     = "UNREGISTERED"    // every token is gone
@@ -115,74 +95,20 @@ const (
 	CodeInvalidAddress = "invalid_address" // no or malformed address
 )
 
-// Error is a failed send.
-type Error struct {
-	// Provider names the provider.
-	Provider string
-	// Class says what to do.
-	Class Class
-	// Code is the provider's error code (FCM errorCode, Resend error name, Twilio code) or
-	// one of the Code* constants.
-	Code string
-	// Status is the HTTP status, 0 for a network failure.
-	Status int
-	// RetryAfter is the provider's Retry-After for RateLimited errors, 0 if not given.
-	RetryAfter time.Duration
-	// Err is the underlying error.
-	Err error
+// ClassOf returns the class of a Send error: its *provider.Error's class, Transient for any
+// other error (a timeout or a cancelled request is worth retrying), 0 for nil.
+func ClassOf(err error) Class { return provider.ClassOf(err) }
+
+// unreachable, permanent and transient build the *provider.Error of a send that failed
+// before or without a provider answer.
+func unreachable(name, code string, err error) *provider.Error {
+	return &provider.Error{Provider: name, Code: code, Unreachable: true, Err: err}
 }
 
-func (e *Error) Error() string {
-	s := fmt.Sprintf("channel: %s: %s", e.Provider, e.Class)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Status != 0 {
-		s += " (HTTP " + strconv.Itoa(e.Status) + ")"
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
+func permanent(name, code string, err error) *provider.Error {
+	return &provider.Error{Provider: name, Code: code, Err: err}
 }
 
-func (e *Error) Unwrap() error { return e.Err }
-
-// ClassOf returns the class of err: its *Error's Class, Transient for any other error
-// (a timeout or a cancelled request is worth retrying), 0 for nil.
-func ClassOf(err error) Class {
-	if err == nil {
-		return 0
-	}
-	var ce *Error
-	if errors.As(err, &ce) {
-		return ce.Class
-	}
-	return Transient
-}
-
-// classifyStatus maps an HTTP status to a Class for errors with no better information.
-func classifyStatus(status int) Class {
-	switch {
-	case status == 429:
-		return RateLimited
-	case status == 408 || status == 0 || status >= 500:
-		return Transient
-	default:
-		return Permanent
-	}
-}
-
-// parseRetryAfter reads a Retry-After value: delta seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := time.Parse(time.RFC1123, v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+func transient(name string, err error) *provider.Error {
+	return &provider.Error{Provider: name, Retryable: true, Err: err}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/providerfake"
 )
 
@@ -28,10 +29,10 @@ func newFCM(t *testing.T) (*providerfake.FCM, *channel.FCM) {
 	return fake, s
 }
 
-func classOf(t *testing.T, err error) *channel.Error {
+func classOf(t *testing.T, err error) *provider.Error {
 	t.Helper()
-	var ce *channel.Error
-	require.True(t, errors.As(err, &ce), "want *channel.Error, got %T %v", err, err)
+	var ce *provider.Error
+	require.True(t, errors.As(err, &ce), "want *provider.Error, got %T %v", err, err)
 	return ce
 }
 
@@ -81,7 +82,7 @@ func TestFCMErrors(t *testing.T) {
 			tc.setup(fake)
 			res, err := s.Send(context.Background(), channel.Message{Channel: channel.Push, To: []string{tokA, tokB}, Title: "t", Body: "b"})
 			ce := classOf(t, err)
-			require.Equal(t, tc.class, ce.Class, ce.Error())
+			require.Equal(t, tc.class, ce.Class(), ce.Error())
 			require.Equal(t, tc.code, ce.Code)
 			require.Equal(t, tc.retryAfter, ce.RetryAfter)
 			require.Len(t, res.DeadTokens, tc.dead)
@@ -125,7 +126,7 @@ func TestResendIdempotency(t *testing.T) {
 	m.Body = "changed"
 	_, err = s.Send(context.Background(), m)
 	ce := classOf(t, err)
-	require.Equal(t, channel.Permanent, ce.Class)
+	require.Equal(t, channel.Permanent, ce.Class())
 	require.Equal(t, "invalid_idempotent_request", ce.Code)
 	require.Equal(t, http.StatusConflict, ce.Status)
 }
@@ -138,7 +139,7 @@ func TestResendErrors(t *testing.T) {
 		fake.Push(providerfake.Fault{Status: 429, RetryAfter: 3 * time.Second})
 		_, err := s.Send(context.Background(), channel.Message{IdempotencyKey: "k1", To: []string{"a@example.com"}, Title: "t", Body: "b"})
 		ce := classOf(t, err)
-		require.Equal(t, channel.RateLimited, ce.Class)
+		require.Equal(t, channel.RateLimited, ce.Class())
 		require.Equal(t, 3*time.Second, ce.RetryAfter)
 		require.True(t, errors.Is(err, resendErrRateLimit()), "the SDK's sentinel stays reachable")
 	})
@@ -147,14 +148,14 @@ func TestResendErrors(t *testing.T) {
 		fake, s := newResend(t)
 		fake.Push(providerfake.Fault{Status: 500})
 		_, err := s.Send(context.Background(), channel.Message{IdempotencyKey: "k2", To: []string{"a@example.com"}, Title: "t", Body: "b"})
-		require.Equal(t, channel.Transient, classOf(t, err).Class)
+		require.Equal(t, channel.Transient, classOf(t, err).Class())
 	})
 	t.Run("validation", func(t *testing.T) {
 		t.Parallel()
 		_, s := newResend(t)
 		_, err := s.Send(context.Background(), channel.Message{IdempotencyKey: "k3", To: []string{"a@example.com"}, Body: "no subject"})
 		ce := classOf(t, err)
-		require.Equal(t, channel.Permanent, ce.Class)
+		require.Equal(t, channel.Permanent, ce.Class())
 		require.Equal(t, http.StatusUnprocessableEntity, ce.Status)
 		require.Equal(t, "validation_error", ce.Code)
 	})
@@ -162,7 +163,7 @@ func TestResendErrors(t *testing.T) {
 		t.Parallel()
 		fake, s := newResend(t)
 		_, err := s.Send(context.Background(), channel.Message{IdempotencyKey: "k4", To: []string{"not an address"}, Title: "t"})
-		require.Equal(t, channel.Unreachable, classOf(t, err).Class)
+		require.Equal(t, channel.Unreachable, classOf(t, err).Class())
 		require.Zero(t, fake.Len())
 	})
 	t.Run("wrong key", func(t *testing.T) {
@@ -173,14 +174,14 @@ func TestResendErrors(t *testing.T) {
 		require.NoError(t, err)
 		_, err = s.Send(context.Background(), channel.Message{IdempotencyKey: "k5", To: []string{"a@example.com"}, Title: "t"})
 		ce := classOf(t, err)
-		require.Equal(t, channel.Permanent, ce.Class)
+		require.Equal(t, channel.Permanent, ce.Class())
 		require.Equal(t, http.StatusForbidden, ce.Status)
 	})
 	t.Run("too long idempotency key", func(t *testing.T) {
 		t.Parallel()
 		fake, s := newResend(t)
 		_, err := s.Send(context.Background(), channel.Message{IdempotencyKey: strings.Repeat("k", 257), To: []string{"a@example.com"}, Title: "t"})
-		require.Equal(t, channel.Permanent, classOf(t, err).Class)
+		require.Equal(t, channel.Permanent, classOf(t, err).Class())
 		require.Zero(t, fake.Len())
 	})
 }
@@ -233,7 +234,7 @@ func TestTwilioErrors(t *testing.T) {
 			tc.setup(fake)
 			_, err := s.Send(context.Background(), channel.Message{Channel: channel.SMS, To: []string{tc.to}, Body: "b"})
 			ce := classOf(t, err)
-			require.Equal(t, tc.class, ce.Class, ce.Error())
+			require.Equal(t, tc.class, ce.Class(), ce.Error())
 			require.Equal(t, tc.code, ce.Code)
 			require.Equal(t, tc.retryAfter, ce.RetryAfter)
 			require.Empty(t, fake.Sent())
@@ -247,7 +248,7 @@ func TestTwilioErrors(t *testing.T) {
 		require.NoError(t, err)
 		_, err = s.Send(context.Background(), channel.Message{Channel: channel.SMS, To: []string{"+14155550101"}, Body: "b"})
 		ce := classOf(t, err)
-		require.Equal(t, channel.Permanent, ce.Class)
+		require.Equal(t, channel.Permanent, ce.Class())
 		require.Equal(t, "20003", ce.Code)
 	})
 	t.Run("cancelled context reaches the request", func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"firebase.google.com/go/v4/messaging"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/option"
+
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // TimeoutDefault bounds one provider request.
@@ -84,7 +86,7 @@ const maxMulticast = 500
 func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 	res := Result{Provider: f.Provider()}
 	if len(m.To) == 0 {
-		return res, &Error{Provider: "fcm", Class: Unreachable, Code: CodeNoDevice, Err: errors.New("no device token")}
+		return res, unreachable("fcm", CodeNoDevice, errors.New("no device token"))
 	}
 	tokens := m.To
 	if len(tokens) > maxMulticast {
@@ -98,9 +100,9 @@ func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 		Notification: &messaging.Notification{Title: m.Title, Body: m.Body},
 	})
 	if err != nil {
-		return res, &Error{Provider: "fcm", Class: Permanent, Code: "INVALID_MESSAGE", Err: err}
+		return res, permanent("fcm", "INVALID_MESSAGE", err)
 	}
-	var worst *Error
+	var worst *provider.Error
 	for i, r := range br.Responses {
 		if r.Success {
 			res.Accepted++
@@ -110,10 +112,10 @@ func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 			continue
 		}
 		e := classifyFCM(r.Error)
-		if e.Class == Unreachable {
+		if e.Unreachable {
 			res.DeadTokens = append(res.DeadTokens, tokens[i])
 		}
-		if worst == nil || rank(e.Class) < rank(worst.Class) {
+		if worst == nil || rank(e.Class()) < rank(worst.Class()) {
 			worst = e
 		}
 	}
@@ -136,29 +138,30 @@ func rank(c Class) int {
 	return 3
 }
 
-// classifyFCM maps one token's error, following FCM's documented error codes.
-func classifyFCM(err error) *Error {
-	e := &Error{Provider: "fcm", Err: err}
+// classifyFCM is the adapter of firebase.google.com/go/v4's messaging errors: one token's
+// error as a *provider.Error, following FCM's documented error codes.
+func classifyFCM(err error) *provider.Error {
+	e := &provider.Error{Provider: "fcm", Err: err}
 	if resp := errorutils.HTTPResponse(err); resp != nil {
 		e.Status = resp.StatusCode
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = provider.RetryAfterHeader(resp.Header, time.Now())
 	}
 	switch {
 	case messaging.IsUnregistered(err):
-		e.Class, e.Code = Unreachable, "UNREGISTERED"
+		e.Unreachable, e.Code = true, "UNREGISTERED"
 	case messaging.IsSenderIDMismatch(err):
-		e.Class, e.Code = Unreachable, "SENDER_ID_MISMATCH"
+		e.Unreachable, e.Code = true, "SENDER_ID_MISMATCH"
 	case messaging.IsInvalidArgument(err) && isTokenInvalid(err):
-		e.Class, e.Code = Unreachable, "INVALID_ARGUMENT"
+		e.Unreachable, e.Code = true, "INVALID_ARGUMENT"
 	case messaging.IsQuotaExceeded(err) || errorutils.IsResourceExhausted(err):
-		e.Class, e.Code = RateLimited, "QUOTA_EXCEEDED"
+		e.Retryable, e.RateLimited, e.Code = true, true, "QUOTA_EXCEEDED"
 	case messaging.IsUnavailable(err) || messaging.IsInternal(err) || errorutils.IsDeadlineExceeded(err) || e.Status == 0 || e.Status >= 500:
-		e.Class, e.Code = Transient, "UNAVAILABLE"
+		e.Retryable, e.Code = true, "UNAVAILABLE"
 		if messaging.IsInternal(err) {
 			e.Code = "INTERNAL"
 		}
 	default:
-		e.Class, e.Code = Permanent, "INVALID_ARGUMENT"
+		e.Code = "INVALID_ARGUMENT"
 	}
 	return e
 }

@@ -42,26 +42,26 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 func (m *Mailbox) Send(ctx context.Context, msg Message) (Result, error) {
 	res := Result{Provider: MailboxProvider}
 	if !msg.Channel.Valid() {
-		return res, &Error{Provider: MailboxProvider, Class: Permanent, Code: "invalid_channel", Err: fmt.Errorf("channel %q", msg.Channel)}
+		return res, permanent(MailboxProvider, "invalid_channel", fmt.Errorf("channel %q", msg.Channel))
 	}
 	if msg.IdempotencyKey == "" {
-		return res, &Error{Provider: MailboxProvider, Class: Permanent, Code: "missing_idempotency_key", Err: errors.New("idempotency key required")}
+		return res, permanent(MailboxProvider, "missing_idempotency_key", errors.New("idempotency key required"))
 	}
 	switch msg.Channel {
 	case Push:
 		if len(msg.To) == 0 {
-			return res, &Error{Provider: MailboxProvider, Class: Unreachable, Code: CodeNoDevice, Err: errors.New("no device token")}
+			return res, unreachable(MailboxProvider, CodeNoDevice, errors.New("no device token"))
 		}
 	case Email:
 		if len(msg.To) != 1 {
-			return res, &Error{Provider: MailboxProvider, Class: Unreachable, Code: CodeInvalidAddress, Err: errors.New("want exactly one address")}
+			return res, unreachable(MailboxProvider, CodeInvalidAddress, errors.New("want exactly one address"))
 		}
 		if _, err := mail.ParseAddress(msg.To[0]); err != nil {
-			return res, &Error{Provider: MailboxProvider, Class: Unreachable, Code: CodeInvalidAddress, Err: err}
+			return res, unreachable(MailboxProvider, CodeInvalidAddress, err)
 		}
 	case SMS:
 		if len(msg.To) != 1 || !e164.MatchString(msg.To[0]) {
-			return res, &Error{Provider: MailboxProvider, Class: Unreachable, Code: CodeInvalidNumber, Err: errors.New("not an E.164 number")}
+			return res, unreachable(MailboxProvider, CodeInvalidNumber, errors.New("not an E.164 number"))
 		}
 	}
 	data, err := json.Marshal(msg.Data)
@@ -74,7 +74,7 @@ values ($1, $2, $3, $4, $5, $6)
 on conflict (channel, idempotency_key) do update set idempotency_key = excluded.idempotency_key
 returning id::text`, string(msg.Channel), strings.Join(msg.To, ","), msg.Title, msg.Body, data, msg.IdempotencyKey).Scan(&res.ProviderID)
 	if err != nil {
-		return res, &Error{Provider: MailboxProvider, Class: Transient, Err: err}
+		return res, transient(MailboxProvider, err)
 	}
 	res.Accepted = 1
 	return res, nil

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/resend/resend-go/v2"
+
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // ResendConfig configures the Resend email sender.
@@ -66,13 +68,13 @@ const maxIdempotencyKey = 256
 func (r *Resend) Send(ctx context.Context, m Message) (Result, error) {
 	res := Result{Provider: r.Provider()}
 	if len(m.To) != 1 {
-		return res, &Error{Provider: "resend", Class: Unreachable, Code: CodeInvalidAddress, Err: errors.New("want exactly one address")}
+		return res, unreachable("resend", CodeInvalidAddress, errors.New("want exactly one address"))
 	}
 	if _, err := mail.ParseAddress(m.To[0]); err != nil {
-		return res, &Error{Provider: "resend", Class: Unreachable, Code: CodeInvalidAddress, Err: err}
+		return res, unreachable("resend", CodeInvalidAddress, err)
 	}
 	if len(m.IdempotencyKey) > maxIdempotencyKey {
-		return res, &Error{Provider: "resend", Class: Permanent, Code: "invalid_idempotency_key", Err: errors.New("idempotency key longer than 256")}
+		return res, permanent("resend", "invalid_idempotency_key", errors.New("idempotency key longer than 256"))
 	}
 	ctx, c := withCapture(ctx)
 	out, err := r.client.Emails.SendWithOptions(ctx, &resend.SendEmailRequest{
@@ -85,28 +87,28 @@ func (r *Resend) Send(ctx context.Context, m Message) (Result, error) {
 	return res, classifyResend(err, c)
 }
 
-// classifyResend maps a failed send, following Resend's documented errors: 429 and 409
-// concurrent_idempotent_requests wait; 5xx and network errors retry; the rest (401/403
-// keys, 409 invalid_idempotent_request, 400, 422 validation) is permanent. Addresses are
-// checked before sending, so a 422 is our bug, not the recipient's.
-func classifyResend(err error, c *captured) *Error {
-	e := &Error{Provider: "resend", Status: c.status, Err: err}
+// classifyResend is the adapter of resend-go's errors, following Resend's documented errors:
+// 429 and 409 concurrent_idempotent_requests wait; 5xx and network errors retry; the rest
+// (401/403 keys, 409 invalid_idempotent_request, 400, 422 validation) is permanent. Addresses
+// are checked before sending, so a 422 is our bug, not the recipient's.
+func classifyResend(err error, c *captured) *provider.Error {
 	var body struct {
 		Name    string `json:"name"`
 		Message string `json:"message"`
 	}
 	_ = json.Unmarshal(c.body, &body)
-	e.Code = body.Name
+	e := provider.FromStatus("resend", "", c.status)
+	e.Code, e.Err = body.Name, err
 	var rl *resend.RateLimitError
 	switch {
 	case errors.As(err, &rl):
-		e.Class, e.Code = RateLimited, "rate_limit_exceeded"
-		e.RetryAfter = parseRetryAfter(rl.RetryAfter, time.Now())
+		e.Retryable, e.RateLimited, e.Code = true, true, "rate_limit_exceeded"
+		e.RetryAfter = provider.ParseRetryAfter(rl.RetryAfter, time.Now())
 	case c.status == http.StatusConflict && body.Name == "concurrent_idempotent_requests":
-		e.Class = RateLimited
-		e.RetryAfter = parseRetryAfter(c.header.Get("retry-after"), time.Now())
-	default:
-		e.Class = classifyStatus(c.status)
+		e.Retryable, e.RateLimited = true, true
+		e.RetryAfter = provider.RetryAfterHeader(c.header, time.Now())
+	case c.status == 0:
+		e.Retryable = true // no answer: a network failure or timeout
 	}
 	return e
 }

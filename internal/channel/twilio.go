@@ -12,6 +12,8 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // TwilioConfig configures the Twilio SMS sender.
@@ -67,7 +69,7 @@ func (t *Twilio) Provider() string { return "twilio" }
 func (t *Twilio) Send(ctx context.Context, m Message) (Result, error) {
 	res := Result{Provider: t.Provider()}
 	if len(m.To) != 1 || m.To[0] == "" {
-		return res, &Error{Provider: "twilio", Class: Unreachable, Code: CodeInvalidNumber, Err: errors.New("want exactly one number")}
+		return res, unreachable("twilio", CodeInvalidNumber, errors.New("want exactly one number"))
 	}
 	c := &captured{}
 	hc := &http.Client{Timeout: t.cfg.Timeout, Transport: &captureTransport{base: t.cfg.Transport, fixed: c, ctx: ctx,
@@ -109,32 +111,33 @@ func smsText(m Message) string {
 	return s
 }
 
-// classifyTwilio maps a failed send, following Twilio's documented error codes.
-func classifyTwilio(err error, c *captured) *Error {
-	e := &Error{Provider: "twilio", Status: c.status, Err: err}
+// classifyTwilio is the adapter of twilio-go's errors, following Twilio's documented error
+// codes; the status and Retry-After come from the captured response (twilio-go drops them).
+func classifyTwilio(err error, c *captured) *provider.Error {
+	status := c.status
 	var te *twclient.TwilioRestError
-	if errors.As(err, &te) {
+	if errors.As(err, &te) && status == 0 {
+		status = te.Status
+	}
+	e := provider.FromStatus("twilio", "", status)
+	e.Err = err
+	if status == 0 {
+		e.Retryable = true // no answer: a network failure or timeout
+	}
+	if te != nil {
 		e.Code = strconv.Itoa(te.Code)
-		if e.Status == 0 {
-			e.Status = te.Status
-		}
 		switch te.Code {
 		case 21610, 21211, 21614, 21635, 30006, 21612, 21408:
 			// STOP, invalid / non-mobile / landline number, unreachable route or region.
-			e.Class = Unreachable
-			return e
+			e.Unreachable, e.Retryable, e.RateLimited = true, false, false
 		case 20429:
-			e.Class = RateLimited
-			e.RetryAfter = parseRetryAfter(c.header.Get("Retry-After"), time.Now())
-			return e
+			e.Retryable, e.RateLimited = true, true
 		case 30003:
-			e.Class = Transient
-			return e
+			e.Retryable, e.RateLimited = true, false
 		}
 	}
-	e.Class = classifyStatus(e.Status)
-	if e.Class == RateLimited && c.header != nil {
-		e.RetryAfter = parseRetryAfter(c.header.Get("Retry-After"), time.Now())
+	if e.RateLimited {
+		e.RetryAfter = provider.RetryAfterHeader(c.header, time.Now())
 	}
 	return e
 }

@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -38,6 +37,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
 
@@ -190,55 +190,53 @@ func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 		&river.PeriodicJobOpts{RunOnStart: true})}
 }
 
-// retry turns a provider failure into River's answer: snooze on retryable errors (429, 5xx,
-// timeouts, local rate limit), cancel on permanent ones, else the error (River's retry policy).
+// retry turns a provider failure into River's answer (provider.Policy.Decide): cancel on
+// permanent failures (and on a revoked grant, an inactive or missing connection, a refused
+// API key); snooze while the connection's breaker is open, on rate limits and on outages —
+// for the provider's Retry-After, else provider.Backoff — so a provider's trouble never
+// uses up a job's attempts; any other error is River's retry.
 func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
-	if err == nil {
-		return nil
+	if open, ok := errors.AsType[*health.OpenError](err); ok {
+		// No call was made; come back when the breaker lets a probe through.
+		err = provider.BreakerOpen(open.Breaker, health.CodeCircuitOpen, open.RetryAfter, err)
 	}
-	var pe *integration.ProviderError
-	var open *health.OpenError
 	switch {
-	case errors.As(err, &open):
-		// The connection's breaker is open: no call was made; come back when it lets a probe through.
-		d := max(open.RetryAfter, SnoozeMinDefault)
-		d += time.Duration(rand.Int64N(int64(d)/5 + 1)) // never before the probe is due; spread
-		c.cfg.Logger.Info("connector: circuit breaker open, snoozing", "kind", job.Kind, "breaker", open.Breaker, "snooze", d.String())
-		return river.JobSnooze(d)
+	case err == nil:
+		return nil
 	case errors.Is(err, oauth.ErrReauthRequired), errors.Is(err, calendar.ErrInactive), errors.Is(err, integration.ErrConnectionNotFound),
 		errors.Is(err, lightblue.ErrBadAPIKey), errors.Is(err, secret.ErrNotFound):
 		return river.JobCancel(err)
-	case errors.As(err, &pe) && pe.Retryable:
-		d := pe.RetryAfter
-		if d <= 0 {
-			d = backoff(job.Attempt, c.cfg.BackoffMax)
-		}
-		c.cfg.Logger.Warn("connector: provider busy or failing, snoozing", "kind", job.Kind, "provider", pe.Provider,
-			"status", pe.Status, "snooze", d.String())
-		return river.JobSnooze(d)
-	case errors.As(err, &pe) && pe.Status >= 400 && pe.Status < 500 && pe.Status != http.StatusUnauthorized:
-		return river.JobCancel(err)
 	}
-	return err
+	pe, ok := provider.As(err)
+	if !ok {
+		return err
+	}
+	if pe.Class() == provider.Permanent && (pe.Status < 400 || pe.Status >= 500 || pe.Status == http.StatusUnauthorized) {
+		// Not a refusal: a stale token (401, refreshed before the retry) or a malformed
+		// answer. River's retry, bounded by the job's attempts.
+		return err
+	}
+	d := c.policy().Decide(err, job.Attempt)
+	if d.Action == provider.Snooze {
+		c.cfg.Logger.Warn("connector: provider busy, failing or breaker open; snoozing", "kind", job.Kind, "provider", pe.Provider,
+			"status", pe.Status, "class", pe.Class().String(), "snooze", d.Wait.String())
+	}
+	return d.JobResult(err)
 }
 
-// backoff is 2^attempt seconds with ±20% jitter, capped.
-func backoff(attempt int, maxD time.Duration) time.Duration {
-	d := SnoozeMinDefault << min(max(attempt, 1), 20)
-	if d > maxD {
-		d = maxD
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+// policy is the connectors' retry policy: transient failures snooze with back-off.
+func (c *Connectors) policy() provider.Policy {
+	return provider.Policy{SnoozeTransient: true, BackoffBase: 2 * SnoozeMinDefault, BackoffMax: c.cfg.BackoffMax}
 }
 
 // guard runs fn — provider calls of connection connID — through the connection's circuit
-// breaker: outages (integration.IsOutage) count against it; while it is open fn is not called
+// breaker: outages (provider.IsOutage) count against it; while it is open fn is not called
 // and the error is a *health.OpenError (retry snoozes the job).
 func (c *Connectors) guard(connID string, fn func() error) error {
 	if c.cfg.Breakers == nil {
 		return fn()
 	}
-	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, integration.IsOutage)
+	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, provider.IsOutage)
 }
 
 // insert adds jobs in tx with the client from the job's context.

@@ -461,9 +461,8 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 		return err
 	})
 	run := integration.Run{Connection: conn, StartedAt: started, Status: integration.RunOK}
-	var rejected *lightblue.RejectedError
 	switch {
-	case errors.Is(err, lightblue.ErrBadAPIKey) || errors.As(err, &rejected):
+	case errors.Is(err, lightblue.ErrBadAPIKey) || lightblue.IsRejected(err):
 		run.Status, run.Failed, run.Error = integration.RunFailed, 1, err
 		if ferr := w.c.failConnection(ctx, conn, err); ferr != nil {
 			return ferr

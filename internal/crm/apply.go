@@ -160,123 +160,172 @@ values ($1, $2, $3, $4, $5) on conflict do nothing`, conn.ID, rec.DedupeKey(), s
 	}
 	source := conn.Kind.BlockSource()
 
-	// The existing booking of this project, locked.
-	var (
-		bookingID, bStatus string
-		bWedding           *string
-		bStart, bEnd       time.Time
-	)
+	// Load: the existing booking of this project and the matched wedding, locked.
+	var st state
+	var bWedding *string
 	err = tx.QueryRow(ctx, `select id::text, status, wedding_id::text, starts_at, ends_at from public.bookings
 where vendor_id = $1 and source = $2 and external_id = $3 for update`, conn.VendorID, source, rec.ProjectID).
-		Scan(&bookingID, &bStatus, &bWedding, &bStart, &bEnd)
+		Scan(&st.bookingID, &st.bookingStatus, &bWedding, &st.bookingStart, &st.bookingEnd)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return out, fmt.Errorf("crm: read booking %s: %w", rec.ProjectID, err)
 	}
-
-	wedding, err := matchWedding(ctx, tx, conn.VendorID, rec, bWedding)
+	st.wedding, err = matchWedding(ctx, tx, conn.VendorID, rec, bWedding)
 	if err != nil {
 		return out, err
 	}
-	out.WeddingID = wedding
-	var wStart, wEnd time.Time
-	var wStatus string
-	if wedding != "" {
+	out.WeddingID = st.wedding
+	if st.wedding != "" {
 		if err := tx.QueryRow(ctx, `select lower(d), upper(d), wv.status
 from public.wedding_vendors wv join public.weddings w on w.id = wv.wedding_id,
      lateral (select vendorhub.wedding_day(w.wedding_date, w.timezone) as d) x
-where wv.wedding_id = $1 and wv.vendor_id = $2 for update of wv`, wedding, conn.VendorID).Scan(&wStart, &wEnd, &wStatus); err != nil {
-			return out, fmt.Errorf("crm: read wedding %s: %w", wedding, err)
+where wv.wedding_id = $1 and wv.vendor_id = $2 for update of wv`, st.wedding, conn.VendorID).Scan(&st.weddingStart, &st.weddingEnd, &st.weddingStatus); err != nil {
+			return out, fmt.Errorf("crm: read wedding %s: %w", st.wedding, err)
 		}
 	}
 
-	start, end := rec.Start, rec.End
-	switch {
-	case !start.IsZero():
-	case bookingID != "":
-		start, end = bStart, bEnd
-	case wedding != "":
-		start, end = wStart, wEnd
-	}
+	// Decide, then write.
+	pl := decide(rec, st, time.Now().UTC())
 	var weddingArg *string
-	if wedding != "" {
-		weddingArg = &wedding
+	if st.wedding != "" {
+		weddingArg = &st.wedding
 	}
-	amount := rec.Amount
-	if amount == "" {
-		amount = "0"
-	}
-	var contract, paid *time.Time
-	if !rec.ContractSignedAt.IsZero() {
-		contract = &rec.ContractSignedAt
-	}
-	if rec.Trigger == PaymentReceived {
-		t := rec.PaidAt
-		if t.IsZero() {
-			t = time.Now().UTC()
-		}
-		paid = &t
-	}
-	var currency, stage *string
-	if rec.Currency != "" {
-		currency = &rec.Currency
-	}
-	if rec.Stage != "" {
-		stage = &rec.Stage
-	}
-	title := rec.ProjectName
-	if len(title) > 300 {
-		title = title[:300]
-	}
-	switch {
-	case bookingID != "":
-		status := move(bStatus, rec.BookingStatus, rec.Upgrade, bookingRank)
-		if rec.Upgrade && rec.BookingStatus != "" && bookingRank[bStatus] > bookingRank[rec.BookingStatus] {
-			// A late, lesser trigger (HoneyBook polls): it must not undo what a later one set.
-			start, end, title = bStart, bEnd, ""
-		}
+	b := pl.booking
+	switch b.op {
+	case bookingUpdate:
 		tag, err := tx.Exec(ctx, `update public.bookings set
   status = $2, starts_at = $3, ends_at = $4, wedding_id = coalesce($5::uuid, wedding_id),
   title = coalesce(nullif($6, ''), title), crm_status = coalesce($7, crm_status),
   contract_signed_at = coalesce($8, contract_signed_at), amount_paid = amount_paid + $9::numeric,
   currency = coalesce($10, currency), last_payment_at = greatest(last_payment_at, $11), connection_id = $12, updated_at = now()
-where id = $1`, bookingID, status, start, end, weddingArg, title, stage, contract, amount, currency, paid, conn.ID)
+where id = $1`, st.bookingID, b.status, b.start, b.end, weddingArg, b.title, b.stage, b.contract, b.amount, b.currency, b.paid, conn.ID)
 		if err != nil {
 			return out, fmt.Errorf("crm: update booking %s: %w", rec.ProjectID, err)
 		}
 		if tag.RowsAffected() > 0 {
 			out.Updated = 1
 		}
-		out.BookingID = bookingID
-	case !start.IsZero():
-		status := move("", rec.BookingStatus, false, bookingRank)
-		if status == "" {
-			status = "inquiry"
-		}
+		out.BookingID = st.bookingID
+	case bookingInsert:
 		if err := tx.QueryRow(ctx, `insert into public.bookings (vendor_id, wedding_id, starts_at, ends_at, status, source, external_id,
   title, connection_id, crm_status, contract_signed_at, amount_paid, currency, last_payment_at)
 values ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), $9, $10, $11, $12::numeric, $13, $14) returning id::text`,
-			conn.VendorID, weddingArg, start, end, status, source, rec.ProjectID, title, conn.ID, stage, contract, amount, currency, paid).Scan(&out.BookingID); err != nil {
+			conn.VendorID, weddingArg, b.start, b.end, b.status, source, rec.ProjectID, b.title, conn.ID, b.stage, b.contract, b.amount, b.currency, b.paid).Scan(&out.BookingID); err != nil {
 			return out, fmt.Errorf("crm: insert booking %s: %w", rec.ProjectID, err)
 		}
 		out.Created = 1
 	}
-
-	if wedding != "" {
-		next := move(wStatus, rec.WeddingStatus, rec.Upgrade, weddingRank)
-		if next != wStatus {
-			if _, err := tx.Exec(ctx, `update public.wedding_vendors set status = $3, updated_at = now() where wedding_id = $1 and vendor_id = $2`,
-				wedding, conn.VendorID, next); err != nil {
-				return out, fmt.Errorf("crm: move wedding %s to %s: %w", wedding, next, err)
-			}
-			if out.Created == 0 {
-				out.Updated = 1
-			}
+	if pl.weddingStatus != "" {
+		if _, err := tx.Exec(ctx, `update public.wedding_vendors set status = $3, updated_at = now() where wedding_id = $1 and vendor_id = $2`,
+			st.wedding, conn.VendorID, pl.weddingStatus); err != nil {
+			return out, fmt.Errorf("crm: move wedding %s to %s: %w", st.wedding, pl.weddingStatus, err)
+		}
+		if out.Created == 0 {
+			out.Updated = 1
 		}
 	}
 	if out.Created+out.Updated == 0 {
 		out.Skipped = 1
 	}
 	return out, nil
+}
+
+// state is what Apply reads before deciding: the project's existing booking (bookingID ""
+// when none) and the matched wedding (wedding "" when none) with its day and this vendor's
+// status.
+type state struct {
+	bookingID, bookingStatus string
+	bookingStart, bookingEnd time.Time
+	wedding, weddingStatus   string
+	weddingStart, weddingEnd time.Time
+}
+
+// The booking writes of a plan.
+const (
+	bookingNone = iota
+	bookingInsert
+	bookingUpdate
+)
+
+// bookingWrite is the booking row a plan writes.
+type bookingWrite struct {
+	op              int
+	status, title   string
+	start, end      time.Time
+	amount          string
+	contract, paid  *time.Time
+	currency, stage *string
+}
+
+// plan is what Apply writes for a record.
+type plan struct {
+	booking bookingWrite
+	// weddingStatus is the wedding_vendors status to move to, "" to leave it.
+	weddingStatus string
+}
+
+// decide is Apply's rule, without I/O: a record and the state it lands on → the writes. The
+// booking is updated when the project has one, inserted when a date is known (the record's,
+// else the wedding's), else left alone; its dates are the record's, else the booking's, else
+// the wedding's. Statuses move through move (upgrade-only records never move backwards, and a
+// late, lesser trigger leaves the booking's dates and title as a later one set them). now
+// stamps a payment without a date.
+func decide(rec Record, st state, now time.Time) plan {
+	start, end := rec.Start, rec.End
+	switch {
+	case !start.IsZero():
+	case st.bookingID != "":
+		start, end = st.bookingStart, st.bookingEnd
+	case st.wedding != "":
+		start, end = st.weddingStart, st.weddingEnd
+	}
+	b := bookingWrite{start: start, end: end, amount: rec.Amount, title: rec.ProjectName}
+	if b.amount == "" {
+		b.amount = "0"
+	}
+	if !rec.ContractSignedAt.IsZero() {
+		at := rec.ContractSignedAt
+		b.contract = &at
+	}
+	if rec.Trigger == PaymentReceived {
+		t := rec.PaidAt
+		if t.IsZero() {
+			t = now
+		}
+		b.paid = &t
+	}
+	if rec.Currency != "" {
+		c := rec.Currency
+		b.currency = &c
+	}
+	if rec.Stage != "" {
+		s := rec.Stage
+		b.stage = &s
+	}
+	if len(b.title) > 300 {
+		b.title = b.title[:300]
+	}
+	switch {
+	case st.bookingID != "":
+		b.op = bookingUpdate
+		b.status = move(st.bookingStatus, rec.BookingStatus, rec.Upgrade, bookingRank)
+		if rec.Upgrade && rec.BookingStatus != "" && bookingRank[st.bookingStatus] > bookingRank[rec.BookingStatus] {
+			// A late, lesser trigger (HoneyBook polls): it must not undo what a later one set.
+			b.start, b.end, b.title = st.bookingStart, st.bookingEnd, ""
+		}
+	case !start.IsZero():
+		b.op = bookingInsert
+		b.status = move("", rec.BookingStatus, false, bookingRank)
+		if b.status == "" {
+			b.status = "inquiry"
+		}
+	}
+	pl := plan{booking: b}
+	if st.wedding != "" {
+		if next := move(st.weddingStatus, rec.WeddingStatus, rec.Upgrade, weddingRank); next != st.weddingStatus {
+			pl.weddingStatus = next
+		}
+	}
+	return pl
 }
 
 // matchWedding finds the hub wedding a CRM record is about among the vendor's weddings: the one

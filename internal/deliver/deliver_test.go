@@ -214,17 +214,6 @@ func TestConfigErrors(t *testing.T) {
 	require.ErrorContains(t, err, "nil pool")
 }
 
-func TestBackoff(t *testing.T) {
-	t.Parallel()
-	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 10: time.Minute} {
-		for range 50 {
-			d := deliver.Backoff(time.Second, time.Minute, attempt)
-			require.GreaterOrEqual(t, d, want/2, "attempt %d", attempt)
-			require.LessOrEqual(t, d, want, "attempt %d", attempt)
-		}
-	}
-}
-
 // TestBadJobs: a job naming an unknown channel is cancelled with a clear error; a job whose
 // notification is gone completes without sending; neither touches a provider.
 func TestBadJobs(t *testing.T) {

@@ -16,7 +16,7 @@
 //   - rate limited (429): the row is 'deferred' and the job snoozes for Retry-After (a
 //     snooze is not an attempt);
 //   - transient (5xx, timeouts): the row is 'failed' and River retries with exponential
-//     backoff and full jitter (Config.RetryBase … RetryMax); after the last attempt the
+//     backoff and jitter (provider.Backoff, Config.RetryBase … RetryMax); after the last attempt the
 //     delivery stays failed, an integration.failed event is emitted and the chain falls back;
 //   - permanent (bad payload, credentials, idempotency-key misuse): the same, at once, and
 //     the job is cancelled (river.JobCancel).

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/channel"
 	"github.com/wedsync/vendorhub/internal/notify"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Defaults of Config.
@@ -40,7 +40,8 @@ type Config struct {
 	Senders map[channel.Kind]channel.Sender
 	// MaxAttempts bounds the attempts of one delivery job. Defaults to MaxAttemptsDefault (8).
 	MaxAttempts int
-	// RetryBase is the first retry delay; each attempt doubles it, with full jitter.
+	// RetryBase is the first retry delay; each attempt doubles it (provider.Backoff, with its
+	// jitter).
 	// Defaults to RetryBaseDefault (2 s).
 	RetryBase time.Duration
 	// RetryMax caps the retry delay. Defaults to RetryMaxDefault (10 min).
@@ -119,28 +120,14 @@ var (
 	}, []string{"channel", "provider"})
 )
 
-// NextRetry implements river.Worker: Backoff after the attempt that just failed.
+// NextRetry implements river.Worker: provider.Backoff after the attempt that just failed.
 func (w *Worker) NextRetry(job *river.Job[notify.DeliverArgs]) time.Time {
-	return time.Now().Add(Backoff(w.cfg.RetryBase, w.cfg.RetryMax, job.Attempt))
+	return time.Now().Add(provider.Backoff(w.cfg.RetryBase, w.cfg.RetryMax, job.Attempt))
 }
 
 // Timeout implements river.Worker: the provider call plus the bookkeeping.
 func (w *Worker) Timeout(*river.Job[notify.DeliverArgs]) time.Duration {
 	return w.cfg.SendTimeout + 30*time.Second
-}
-
-// Backoff is the retry delay after attempt (1-based): base·2^(attempt-1) capped at max,
-// with full jitter (a uniform draw in [d/2, d]) so retries of a burst spread out.
-func Backoff(base, max time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // target is what a channel needs to reach the user, read at send time.
@@ -239,11 +226,11 @@ from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.U
 		return err
 	}
 	sender := w.cfg.Senders[a.Channel]
-	provider := "none"
+	prov := "none"
 	if sender != nil {
-		provider = sender.Provider()
+		prov = sender.Provider()
 	}
-	rec := &record{args: a, attempt: job.Attempt, provider: provider, eventKey: n.eventKey, weddingID: n.weddingID}
+	rec := &record{args: a, attempt: job.Attempt, provider: prov, eventKey: n.eventKey, weddingID: n.weddingID}
 
 	now := w.cfg.Now()
 	if !a.Critical && notify.Deferrable(a.Channel) {
@@ -256,7 +243,7 @@ from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.U
 			if err := w.commit(ctx, job, rec, false); err != nil {
 				return err
 			}
-			attempts.WithLabelValues(string(a.Channel), provider, "deferred").Inc()
+			attempts.WithLabelValues(string(a.Channel), prov, "deferred").Inc()
 			return river.JobSnooze(end.Sub(now))
 		}
 	}
@@ -267,7 +254,7 @@ from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.U
 	}
 	if to == nil {
 		rec.status, rec.code, rec.text, rec.fallback = "suppressed", code, "recipient unreachable on "+string(a.Channel), true
-		attempts.WithLabelValues(string(a.Channel), provider, "suppressed").Inc()
+		attempts.WithLabelValues(string(a.Channel), prov, "suppressed").Inc()
 		return w.commit(ctx, job, rec, true)
 	}
 
@@ -277,59 +264,70 @@ from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.U
 	start := time.Now()
 	res, sendErr := sender.Send(sctx, msg)
 	cancel()
-	sendSeconds.WithLabelValues(string(a.Channel), provider).Observe(time.Since(start).Seconds())
+	sendSeconds.WithLabelValues(string(a.Channel), prov).Observe(time.Since(start).Seconds())
 	rec.providerID, rec.deadTokens = res.ProviderID, res.DeadTokens
 
-	var ce *channel.Error
-	errors.As(sendErr, &ce)
-	if ce != nil {
-		rec.code = ce.Code
+	if pe, ok := provider.As(sendErr); ok {
+		rec.code = pe.Code
 	}
 	if sendErr != nil {
 		rec.text = sendErr.Error()
 	}
-	switch class := channel.ClassOf(sendErr); class {
-	case 0:
-		rec.status = "sent"
-		attempts.WithLabelValues(string(a.Channel), provider, "sent").Inc()
-		return w.commit(ctx, job, rec, true)
-	case channel.Unreachable, channel.Unavailable: // Unavailable: the provider's breaker is open
-		rec.status, rec.fallback, rec.unreachable = "failed", true, class == channel.Unreachable
-		attempts.WithLabelValues(string(a.Channel), provider, class.String()).Inc()
-		return w.commit(ctx, job, rec, true)
-	case channel.RateLimited:
-		rec.status = "deferred"
-		attempts.WithLabelValues(string(a.Channel), provider, "rate_limited").Inc()
-		if err := w.commit(ctx, job, rec, false); err != nil {
-			return err
-		}
-		wait := w.cfg.SnoozeMin
-		if ce != nil && ce.RetryAfter > wait {
-			wait = ce.RetryAfter
-		}
-		return river.JobSnooze(wait)
-	case channel.Transient:
-		rec.status = "failed"
-		attempts.WithLabelValues(string(a.Channel), provider, "transient").Inc()
-		last := job.Attempt >= min(job.MaxAttempts, w.cfg.MaxAttempts)
-		if last {
-			rec.fallback, rec.gaveUp = true, true
-		}
-		if err := w.commit(ctx, job, rec, false); err != nil {
-			return err
-		}
-		if last {
-			return river.JobCancel(fmt.Errorf("deliver: gave up after %d attempts: %w", job.Attempt, sendErr))
-		}
-		return sendErr
-	default: // Permanent
-		rec.status, rec.fallback, rec.gaveUp = "failed", true, true
-		attempts.WithLabelValues(string(a.Channel), provider, "permanent").Inc()
-		if err := w.commit(ctx, job, rec, false); err != nil {
-			return err
-		}
-		return river.JobCancel(sendErr)
+	o := decide(sendErr, job.Attempt, min(job.MaxAttempts, w.cfg.MaxAttempts), w.cfg.SnoozeMin)
+	rec.status, rec.fallback, rec.unreachable, rec.gaveUp = o.status, o.fallback, o.unreachable, o.gaveUp
+	attempts.WithLabelValues(string(a.Channel), prov, o.metric).Inc()
+	if err := w.commit(ctx, job, rec, o.complete); err != nil {
+		return err
 	}
+	return o.jobResult(sendErr, job.Attempt)
+}
+
+// outcome is what the worker does after one send: the attempt's deliveries row, whether the
+// commit completes the job, and River's answer after it.
+type outcome struct {
+	// status is the deliveries row's status: sent, failed or deferred; metric the attempts label.
+	status, metric string
+	// fallback inserts the next channel's job; unreachable marks the recipient; gaveUp emits
+	// integration.failed.
+	fallback, unreachable, gaveUp bool
+	// complete completes the job in the attempt's transaction.
+	complete bool
+	// decision is River's answer when the job is not completed in the transaction.
+	decision provider.Decision
+}
+
+// decide is the delivery rule, without I/O: the provider's answer (sendErr), the attempt that
+// made it and the attempts allowed → the outcome. Sent completes; an unreachable recipient or
+// an open breaker completes and falls back to the next channel; a rate limit defers and
+// snoozes (Retry-After, at least snoozeMin; not an attempt); a transient failure is retried
+// until the last attempt, which gives up and falls back; a permanent one gives up at once.
+func decide(sendErr error, attempt, maxAttempts int, snoozeMin time.Duration) outcome {
+	d := provider.Policy{SnoozeMin: snoozeMin}.Decide(sendErr, attempt)
+	switch class := provider.ClassOf(sendErr); class {
+	case 0:
+		return outcome{status: "sent", metric: "sent", complete: true}
+	case provider.Unreachable, provider.Unavailable:
+		return outcome{status: "failed", metric: class.String(), fallback: true, unreachable: class == provider.Unreachable, complete: true}
+	case provider.RateLimited:
+		return outcome{status: "deferred", metric: "rate_limited", decision: d}
+	case provider.Transient:
+		if attempt >= maxAttempts {
+			return outcome{status: "failed", metric: "transient", fallback: true, gaveUp: true, decision: provider.Decision{Action: provider.Cancel}}
+		}
+		return outcome{status: "failed", metric: "transient", decision: provider.Decision{Action: provider.Retry}}
+	}
+	return outcome{status: "failed", metric: "permanent", fallback: true, gaveUp: true, decision: provider.Decision{Action: provider.Cancel}}
+}
+
+// jobResult is the worker's return value after the outcome is committed.
+func (o outcome) jobResult(sendErr error, attempt int) error {
+	switch {
+	case o.complete:
+		return nil
+	case o.decision.Action == provider.Cancel && provider.ClassOf(sendErr) == provider.Transient:
+		return river.JobCancel(fmt.Errorf("deliver: gave up after %d attempts: %w", attempt, sendErr))
+	}
+	return o.decision.JobResult(sendErr)
 }
 
 // pushData is the app payload of a push: ids to open the notification.

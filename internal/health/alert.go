@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
 
@@ -85,7 +85,8 @@ type AlertBody struct {
 	Data AlertArgs `json:"data"`
 }
 
-// Work implements river.Worker: 2xx completes; 4xx (but 408/429) cancels; anything else retries.
+// Work implements river.Worker: 2xx completes; other answers and failures map onto River
+// through provider.Policy.
 func (w *AlertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error {
 	body, err := json.Marshal(AlertBody{Type: "breaker.changed", Data: job.Args})
 	if err != nil {
@@ -102,15 +103,13 @@ func (w *AlertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error
 	}
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("health: alert webhook: %w", err)
+		return provider.Policy{}.JobResult(provider.Transport("alert webhook", "", err), job.Attempt)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil
-	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 408 && resp.StatusCode != 429:
-		return river.JobCancel(errors.New("health: alert webhook refused: HTTP " + resp.Status))
 	}
-	return fmt.Errorf("health: alert webhook: HTTP %s", resp.Status)
+	// A refusal (4xx but 408/429) cancels; 429 with Retry-After snoozes; the rest retries.
+	return provider.Policy{}.JobResult(provider.FromResponse("alert webhook", "", resp), job.Attempt)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Defaults of BreakerConfig.
@@ -33,7 +34,7 @@ const (
 	StateOpen     = "open"
 )
 
-// CodeCircuitOpen is the channel.Error code of a send refused by an open breaker.
+// CodeCircuitOpen is the provider.Error code of a send refused by an open breaker.
 const CodeCircuitOpen = "circuit_open"
 
 // ErrOpen is wrapped by every error of a call refused by an open (or saturated half-open)
@@ -323,8 +324,8 @@ func stateValue(s string) float64 {
 
 // Sender wraps s with the breaker of its provider. Transient failures (5xx, timeouts,
 // network errors) count against the provider; a bad recipient, a rejected payload or a 429
-// do not. While the breaker is open, Send fails at once with a *channel.Error of class
-// channel.Unavailable and code CodeCircuitOpen.
+// do not. While the breaker is open, Send fails at once with a *provider.Error of class
+// provider.Unavailable and code CodeCircuitOpen.
 func (b *Breakers) Sender(s channel.Sender) channel.Sender {
 	return &breakerSender{b: b, s: s, name: ProviderBreaker(s.Provider())}
 }
@@ -345,8 +346,11 @@ func (bs *breakerSender) Send(ctx context.Context, m channel.Message) (channel.R
 		return err
 	}, func(err error) bool { return channel.ClassOf(err) == channel.Transient })
 	if errors.Is(err, ErrOpen) {
-		return channel.Result{Provider: bs.s.Provider()}, &channel.Error{Provider: bs.s.Provider(),
-			Class: channel.Unavailable, Code: CodeCircuitOpen, Err: err}
+		var wait time.Duration
+		if open, ok := errors.AsType[*OpenError](err); ok {
+			wait = open.RetryAfter
+		}
+		return channel.Result{Provider: bs.s.Provider()}, provider.BreakerOpen(bs.s.Provider(), CodeCircuitOpen, wait, err)
 	}
 	return res, err
 }

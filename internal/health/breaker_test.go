@@ -20,6 +20,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/jobs"
 	"github.com/wedsync/vendorhub/internal/notify"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/providerfake"
 )
 
@@ -232,15 +233,16 @@ func TestBreakerIgnoresRecipientAndPayloadErrors(t *testing.T) {
 	t.Parallel()
 	b, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 1}, nil)
 	require.NoError(t, err)
-	for _, class := range []channel.Class{channel.Unreachable, channel.Permanent, channel.RateLimited} {
-		s := b.Sender(fakeSender{err: &channel.Error{Provider: "twilio", Class: class}})
+	for _, pe := range []*provider.Error{{Provider: "twilio", Unreachable: true}, {Provider: "twilio"},
+		{Provider: "twilio", Retryable: true, RateLimited: true}} {
+		s := b.Sender(fakeSender{err: pe})
 		_, err := s.Send(context.Background(), channel.Message{})
-		require.Equal(t, class, channel.ClassOf(err))
+		require.Equal(t, pe.Class(), channel.ClassOf(err))
 	}
 	require.Equal(t, health.StateClosed, b.State(health.ProviderBreaker("twilio")))
 
 	// A transient failure trips it (ConsecutiveFailures 1); then calls fail fast, unavailable.
-	s := b.Sender(fakeSender{err: &channel.Error{Provider: "twilio", Class: channel.Transient}})
+	s := b.Sender(fakeSender{err: &provider.Error{Provider: "twilio", Retryable: true}})
 	_, err = s.Send(context.Background(), channel.Message{})
 	require.Equal(t, channel.Transient, channel.ClassOf(err))
 	require.Equal(t, health.StateOpen, b.State(health.ProviderBreaker("twilio")))
@@ -249,7 +251,7 @@ func TestBreakerIgnoresRecipientAndPayloadErrors(t *testing.T) {
 	_, err = s.Send(context.Background(), channel.Message{})
 	require.Equal(t, channel.Unavailable, channel.ClassOf(err))
 	require.ErrorIs(t, err, health.ErrOpen)
-	var ce *channel.Error
+	var ce *provider.Error
 	require.True(t, errors.As(err, &ce))
 	require.Equal(t, health.CodeCircuitOpen, ce.Code)
 	require.Zero(t, calls)

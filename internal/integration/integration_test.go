@@ -2,8 +2,6 @@ package integration_test
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 func TestLimitsGiveBackLongWaits(t *testing.T) {
@@ -20,27 +19,7 @@ func TestLimitsGiveBackLongWaits(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, l.Wait(ctx, "slow"), "the burst token")
 	err := l.Wait(ctx, "slow")
-	require.True(t, integration.IsRetryable(err), "a long wait is handed back: %v", err)
-	require.Greater(t, integration.RetryAfter(err), time.Second)
+	require.True(t, provider.IsRetryable(err), "a long wait is handed back: %v", err)
+	require.Greater(t, provider.RetryAfterOf(err), time.Second)
 	require.NoError(t, l.Wait(ctx, "other"), "another provider's bucket is untouched")
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	require.Equal(t, 7*time.Second, integration.ParseRetryAfter(http.Header{"Retry-After": {"7"}}, now))
-	require.Equal(t, time.Minute, integration.ParseRetryAfter(http.Header{"Retry-After": {now.Add(time.Minute).Format(http.TimeFormat)}}, now))
-	require.Zero(t, integration.ParseRetryAfter(http.Header{"Retry-After": {"soon"}}, now))
-	require.Zero(t, integration.ParseRetryAfter(http.Header{}, now))
-}
-
-func TestProviderErrorClassification(t *testing.T) {
-	t.Parallel()
-	for status, retry := range map[int]bool{429: true, 500: true, 503: true, 408: true, 400: false, 401: false, 404: false} {
-		require.Equal(t, retry, integration.RetryableStatus(status), "status %d", status)
-	}
-	wrapped := errors.Join(errors.New("context"), &integration.ProviderError{Provider: "google", Retryable: true, RetryAfter: time.Second})
-	require.True(t, integration.IsRetryable(wrapped))
-	require.Equal(t, time.Second, integration.RetryAfter(wrapped))
-	require.False(t, integration.IsRetryable(errors.New("plain")))
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // LimitDefault is a provider's default request rate (per second) and BurstDefault its burst.
@@ -56,14 +58,14 @@ func (l *Limits) bucket(provider string) *rate.Limiter {
 	return b
 }
 
-// Wait takes one token of provider's bucket, waiting at most MaxWait (and never past ctx).
+// Wait takes one token of provider name's bucket, waiting at most MaxWait (and never past ctx).
 // When the bucket is further behind, it takes nothing and returns a retryable
-// *ProviderError whose RetryAfter is the wait.
-func (l *Limits) Wait(ctx context.Context, provider string) error {
+// rate-limited *provider.Error whose RetryAfter is the wait.
+func (l *Limits) Wait(ctx context.Context, name string) error {
 	if l == nil {
 		return nil
 	}
-	res := l.bucket(provider).Reserve()
+	res := l.bucket(name).Reserve()
 	d := res.Delay()
 	if d == 0 {
 		return nil
@@ -77,7 +79,7 @@ func (l *Limits) Wait(ctx context.Context, provider string) error {
 	}
 	if d > maxWait {
 		res.Cancel()
-		return &ProviderError{Provider: provider, Op: "rate limit", Retryable: true, RateLimited: true, RetryAfter: d, Message: "local rate limit"}
+		return &provider.Error{Provider: name, Op: "rate limit", Retryable: true, RateLimited: true, RetryAfter: d, Message: "local rate limit"}
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()

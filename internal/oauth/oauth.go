@@ -26,6 +26,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
 
@@ -187,12 +188,9 @@ where c.id = $1 for update of c`, connectionID).Scan(&status, &vendorID, &kind, 
 		_ = tx.Rollback(ctx)
 		r.countFailure(ctx, connectionID)
 		if errors.As(err, &re) && re.Response != nil {
-			st := re.Response.StatusCode
-			return nil, &integration.ProviderError{Provider: kind.Provider(), Op: "token", Status: st,
-				Retryable: integration.RetryableStatus(st), RetryAfter: integration.ParseRetryAfter(re.Response.Header, r.now()),
-				RateLimited: st == http.StatusTooManyRequests, Message: re.ErrorCode}
+			return nil, retrieveError(kind.Provider(), re, r.now())
 		}
-		return nil, integration.TransportError(kind.Provider(), "token", err)
+		return nil, provider.Transport(kind.Provider(), "token", err)
 	}
 	cred.AccessToken, cred.TokenType, cred.Expiry = nt.AccessToken, nt.TokenType, nt.Expiry.UTC()
 	if nt.RefreshToken != "" {
@@ -258,4 +256,13 @@ order by s.token_expires_at nulls first`, margin, idle)
 		return nil, fmt.Errorf("oauth: due connections: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// retrieveError is the adapter of golang.org/x/oauth2's token endpoint error: the answer's
+// status and Retry-After, classified, with the OAuth error code.
+func retrieveError(name string, re *oauth2.RetrieveError, now time.Time) *provider.Error {
+	e := provider.FromStatus(name, "token", re.Response.StatusCode)
+	e.RetryAfter = provider.RetryAfterHeader(re.Response.Header, now)
+	e.Code = re.ErrorCode // the body is not kept: it may echo request fields
+	return e
 }

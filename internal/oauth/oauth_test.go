@@ -16,6 +16,7 @@ import (
 	it "github.com/wedsync/vendorhub/internal/integration/integrationtest"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/providerfake"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
@@ -180,8 +181,8 @@ func TestTransientTokenFailureChangesNothing(t *testing.T) {
 
 	_, err := b.refresher.Token(ctx, conn)
 	require.Error(t, err)
-	require.True(t, integration.IsRetryable(err), "5xx is transient: %v", err)
-	require.Equal(t, 3*time.Second, integration.RetryAfter(err))
+	require.True(t, provider.IsRetryable(err), "5xx is transient: %v", err)
+	require.Equal(t, 3*time.Second, provider.RetryAfterOf(err))
 	var status string
 	require.NoError(t, b.db.Pool.QueryRow(ctx, `select status from public.integration_connections where id = $1`, conn).Scan(&status))
 	require.Equal(t, integration.StatusActive, status)

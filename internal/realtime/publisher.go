@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/route"
 )
 
@@ -43,7 +43,8 @@ type Config struct {
 	MaxPayloadBytes int
 	// MaxAttempts bounds the tries of one batch (429s included). Default: 5.
 	MaxAttempts int
-	// RetryMin is the first back-off after a failure; it doubles up to RetryMax, with jitter.
+	// RetryMin is the first back-off after a failure; it doubles up to RetryMax
+	// (provider.Backoff, with its jitter).
 	// Default: 200 ms.
 	RetryMin time.Duration
 	// RetryMax caps the back-off and any Retry-After the server asks for. Default: 10 s.
@@ -229,7 +230,7 @@ func coalesce(batch []Message) []Message {
 
 // send delivers batch with bounded retries. depth guards the split recursion.
 func (p *Publisher) send(ctx context.Context, batch []Message, depth int) {
-	backoff := p.cfg.RetryMin
+	failures := 0 // failures retried with back-off (not 429s)
 	for attempt := 1; ; attempt++ {
 		sctx, cancel := context.WithTimeout(ctx, p.cfg.SendTimeout)
 		start := time.Now()
@@ -250,30 +251,31 @@ func (p *Publisher) send(ctx context.Context, batch []Message, depth int) {
 			p.drop(DropShutdown, len(batch))
 			return
 		}
-		wait := backoff
-		he, isHTTP := classify(err)
+		var wait time.Duration
+		he, isHTTP := provider.As(err)
+		isHTTP = isHTTP && he.Status != 0
 		switch {
 		case isHTTP && (he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden):
 			p.cfg.Logger.Error("realtime: broadcast refused: check SUPABASE_SERVICE_ROLE_KEY", "status", he.Status, "messages", len(batch))
 			p.drop(DropUnauthorized, len(batch))
 			return
-		case isHTTP && he.Oversized():
+		case isHTTP && oversized(he.Status):
 			p.sendSmaller(ctx, batch, depth)
 			return
-		case isHTTP && he.Status == http.StatusTooManyRequests:
+		case isHTTP && he.RateLimited:
 			p.rateLimited.Add(1)
 			metricRateLimited.Inc()
 			wait = cmp.Or(he.RetryAfter, p.cfg.RateLimitWait)
 			p.mu.Lock()
 			p.limit = max(1, p.limit/2)
 			p.mu.Unlock()
-		case isHTTP && !he.Retryable():
-			p.cfg.Logger.Error("realtime: broadcast rejected", "status", he.Status, "body", he.Body, "messages", len(batch))
+		case isHTTP && !he.Retryable:
+			p.cfg.Logger.Error("realtime: broadcast rejected", "status", he.Status, "body", he.Message, "messages", len(batch))
 			p.drop(DropRejected, len(batch))
 			return
 		default:
-			backoff = min(backoff*2, p.cfg.RetryMax)
-			wait = wait/2 + rand.N(wait/2+1)
+			failures++
+			wait = provider.Backoff(p.cfg.RetryMin, p.cfg.RetryMax, failures)
 		}
 		if attempt >= p.cfg.MaxAttempts {
 			p.cfg.Logger.Warn("realtime: broadcast batch dropped after retries", "err", err, "messages", len(batch), "attempts", attempt)

@@ -4,19 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Transport delivers a batch of messages to Realtime subscribers.
 type Transport interface {
-	// Send delivers msgs. An error of type *HTTPError tells the publisher whether and when
-	// to retry; any other error is retried with back-off.
+	// Send delivers msgs. A *provider.Error with a Status tells the publisher whether and
+	// when to retry; any other error is retried with back-off.
 	Send(ctx context.Context, msgs []Message) error
 }
 
@@ -59,56 +58,20 @@ func (t *RESTTransport) Send(ctx context.Context, msgs []Message) error {
 		return err
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		return nil
 	}
-	return &HTTPError{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now()), Body: string(snippet)}
+	e := provider.FromResponse(Provider, "broadcast", resp) // never contains our key
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return e
 }
 
-// HTTPError is a non-success answer of the REST API.
-type HTTPError struct {
-	Status int
-	// RetryAfter is the wait the server asked for (Retry-After), zero if none.
-	RetryAfter time.Duration
-	// Body is the start of the response body (never contains our key).
-	Body string
-}
+// Provider names Supabase Realtime's REST API in errors.
+const Provider = "realtime"
 
-func (e *HTTPError) Error() string {
-	return fmt.Sprintf("realtime: broadcast API answered %d: %s", e.Status, strings.TrimSpace(e.Body))
-}
-
-// Retryable reports whether sending the same batch again may succeed.
-func (e *HTTPError) Retryable() bool {
-	return e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout || e.Status >= 500
-}
-
-// Oversized reports a payload or body the server refused for its size (422 from the tenant's
+// oversized reports a payload or body the server refused for its size (422 from the tenant's
 // payload limit, 413 from the body limit).
-func (e *HTTPError) Oversized() bool {
-	return e.Status == http.StatusUnprocessableEntity || e.Status == http.StatusRequestEntityTooLarge
-}
-
-// classify returns the *HTTPError in err, if any.
-func classify(err error) (*HTTPError, bool) {
-	var he *HTTPError
-	ok := errors.As(err, &he)
-	return he, ok
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date).
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if at, err := http.ParseTime(v); err == nil && at.After(now) {
-		return at.Sub(now)
-	}
-	return 0
+func oversized(status int) bool {
+	return status == http.StatusUnprocessableEntity || status == http.StatusRequestEntityTooLarge
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/decode"
 	"github.com/wedsync/vendorhub/internal/handoff"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/route"
 )
 
@@ -122,7 +122,7 @@ func (s *Stream) setRole(r Role) {
 // Run streams until ctx ends, reconnecting after failures. It returns nil when ctx ends,
 // and an error only for a failure no reconnect can fix (*SlotError).
 func (s *Stream) Run(ctx context.Context) error {
-	backoff := s.cfg.ReconnectMin
+	failures := 0 // failed sessions since the last one that streamed
 	standbyLogged := false
 	for {
 		streamed, err := s.session(ctx)
@@ -140,25 +140,24 @@ func (s *Stream) Run(ctx context.Context) error {
 			return err
 		}
 		if streamed {
-			backoff = s.cfg.ReconnectMin
+			failures = 0
 		}
-		wait := backoff
+		var wait time.Duration
 		if isSlotActive(err) {
 			s.setRole(RoleStandby)
 			if !standbyLogged {
 				s.log.Info("replication: slot held by another instance; waiting as hot standby", "err", err)
 				standbyLogged = true
 			}
-			wait = s.cfg.StandbyRetry
+			wait = provider.Jitter(s.cfg.StandbyRetry)
 		} else {
+			failures++
+			wait = provider.Backoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax, failures)
 			s.setRole(RoleConnecting)
 			standbyLogged = false
 			reconnects.Inc()
 			s.log.Warn("replication: session ended; reconnecting", "err", err, "in", wait)
-			backoff = min(2*backoff, s.cfg.ReconnectMax)
 		}
-		// Jitter in [wait/2, wait).
-		wait = wait/2 + rand.N(wait/2+1)
 		select {
 		case <-ctx.Done():
 			s.setRole(RoleConnecting)

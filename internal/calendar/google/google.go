@@ -19,6 +19,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Provider is the provider name in errors, metrics and rate limits.
@@ -141,7 +142,7 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 			continue
 		}
 		if page.NextSyncToken == "" {
-			return calendar.Batch{}, cur, &integration.ProviderError{Provider: Provider, Op: "events.list", Message: "last page without nextSyncToken"}
+			return calendar.Batch{}, cur, &provider.Error{Provider: Provider, Op: "events.list", Message: "last page without nextSyncToken"}
 		}
 		return batch, calendar.Cursor{SyncToken: page.NextSyncToken}, nil
 	}
@@ -178,27 +179,27 @@ func toChange(it *gcal.Event, vendorLoc *time.Location) (calendar.Change, bool) 
 }
 
 // classify maps SDK errors: 410 → calendar.ErrCursorExpired, otherwise a
-// *integration.ProviderError (429, 403 rate limits and 5xx retryable, with Retry-After).
+// *provider.Error (429, 403 rate limits and 5xx retryable, with Retry-After).
 func classify(op string, err error) error {
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) {
 		if gerr.Code == http.StatusGone {
 			return fmt.Errorf("%w (google: %s)", calendar.ErrCursorExpired, gerr.Message)
 		}
-		retryable := integration.RetryableStatus(gerr.Code)
+		retryable := provider.RetryableStatus(gerr.Code)
 		limited := gerr.Code == http.StatusTooManyRequests
 		for _, e := range gerr.Errors {
 			if e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded" {
 				retryable, limited = true, true
 			}
 		}
-		return &integration.ProviderError{Provider: Provider, Op: op, Status: gerr.Code, Retryable: retryable, RateLimited: limited,
-			RetryAfter: integration.ParseRetryAfter(gerr.Header, time.Now()), Message: gerr.Message}
+		return &provider.Error{Provider: Provider, Op: op, Status: gerr.Code, Retryable: retryable, RateLimited: limited,
+			RetryAfter: provider.RetryAfterHeader(gerr.Header, time.Now()), Message: gerr.Message}
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return integration.TransportError(Provider, op, err)
+	return provider.Transport(Provider, op, err)
 }
 
 // Channel is a watch channel.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Defaults of Source.
@@ -70,7 +71,7 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodGet, feed, http.NoBody)
 	if err != nil {
-		return calendar.Batch{}, cur, &integration.ProviderError{Provider: s.provider(), Op: "feed", Message: "bad feed_url", Err: err}
+		return calendar.Batch{}, cur, &provider.Error{Provider: s.provider(), Op: "feed", Message: "bad feed_url", Err: err}
 	}
 	if user := conn.Setting("username"); user != "" {
 		if s.Credentials == nil {
@@ -98,14 +99,14 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return calendar.Batch{}, cur, ctx.Err()
 		}
-		return calendar.Batch{}, cur, integration.TransportError(s.provider(), "feed", err)
+		return calendar.Batch{}, cur, provider.Transport(s.provider(), "feed", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified {
 		return calendar.Batch{}, cur, calendar.ErrNotModified
 	}
 	if resp.StatusCode != http.StatusOK {
-		return calendar.Batch{}, cur, integration.ResponseError(s.provider(), "feed", resp)
+		return calendar.Batch{}, cur, provider.FromResponse(s.provider(), "feed", resp)
 	}
 	max := s.MaxBytes
 	if max <= 0 {
@@ -113,10 +114,10 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return calendar.Batch{}, cur, integration.TransportError(s.provider(), "feed", err)
+		return calendar.Batch{}, cur, provider.Transport(s.provider(), "feed", err)
 	}
 	if int64(len(body)) > max {
-		return calendar.Batch{}, cur, &integration.ProviderError{Provider: s.provider(), Op: "feed", Status: resp.StatusCode, Message: "feed larger than the size limit"}
+		return calendar.Batch{}, cur, &provider.Error{Provider: s.provider(), Op: "feed", Status: resp.StatusCode, Message: "feed larger than the size limit"}
 	}
 	past, future := s.WindowPast, s.WindowFuture
 	if past <= 0 {
@@ -131,7 +132,7 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 	}
 	events, invalid, err := Parse(bytes.NewReader(body), now.Add(-past), now.Add(future), conn.Location)
 	if err != nil {
-		return calendar.Batch{}, cur, &integration.ProviderError{Provider: s.provider(), Op: "feed", Status: resp.StatusCode, Message: "not iCalendar", Err: err}
+		return calendar.Batch{}, cur, &provider.Error{Provider: s.provider(), Op: "feed", Status: resp.StatusCode, Message: "not iCalendar", Err: err}
 	}
 	b := calendar.Batch{Full: true, Invalid: invalid, Changes: make([]calendar.Change, 0, len(events))}
 	for _, ev := range events {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Provider is the provider name in errors, metrics and rate limits.
@@ -151,7 +152,7 @@ func (s *Source) do(ctx context.Context, conn integration.Connection, op, method
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return ctx.Err()
 		}
-		return integration.TransportError(Provider, op, err)
+		return provider.Transport(Provider, op, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -162,15 +163,15 @@ func (s *Source) do(ctx context.Context, conn integration.Connection, op, method
 		return nil
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(out); err != nil {
-		return &integration.ProviderError{Provider: Provider, Op: op, Status: resp.StatusCode, Message: "malformed JSON answer", Err: err}
+		return &provider.Error{Provider: Provider, Op: op, Status: resp.StatusCode, Message: "malformed JSON answer", Err: err}
 	}
 	return nil
 }
 
-// graphError reads Graph's {"error": {"code", "message"}} body into a ProviderError; a 410 on
+// graphError reads Graph's {"error": {"code", "message"}} body into a *provider.Error; a 410 on
 // delta is calendar.ErrCursorExpired.
 func graphError(op string, resp *http.Response) error {
-	pe := integration.ResponseError(Provider, op, resp)
+	pe := provider.FromResponse(Provider, op, resp)
 	var body struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -178,7 +179,7 @@ func graphError(op string, resp *http.Response) error {
 		} `json:"error"`
 	}
 	if json.Unmarshal([]byte(pe.Message), &body) == nil && body.Error.Code != "" {
-		pe.Message = body.Error.Code + ": " + body.Error.Message
+		pe.Code, pe.Message = body.Error.Code, body.Error.Code+": "+body.Error.Message
 	}
 	if resp.StatusCode == http.StatusGone {
 		return fmt.Errorf("%w (graph: %s)", calendar.ErrCursorExpired, pe.Message)
@@ -266,7 +267,7 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 	h.Add("Prefer", `outlook.timezone="UTC"`)
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
-			return calendar.Batch{}, cur, &integration.ProviderError{Provider: Provider, Op: "delta", Message: "too many pages"}
+			return calendar.Batch{}, cur, &provider.Error{Provider: Provider, Op: "delta", Message: "too many pages"}
 		}
 		var page deltaPage
 		if err := s.do(ctx, conn, "delta", http.MethodGet, link, nil, h, &page); err != nil {
@@ -286,7 +287,7 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 		case page.DeltaLink != "":
 			return batch, calendar.Cursor{DeltaLink: page.DeltaLink, WindowEnd: windowEnd}, nil
 		default:
-			return calendar.Batch{}, cur, &integration.ProviderError{Provider: Provider, Op: "delta", Message: "page without nextLink or deltaLink"}
+			return calendar.Batch{}, cur, &provider.Error{Provider: Provider, Op: "delta", Message: "page without nextLink or deltaLink"}
 		}
 	}
 }
@@ -383,7 +384,7 @@ func (s *Source) Unsubscribe(ctx context.Context, conn integration.Connection, i
 }
 
 func goneOn404(err error) error {
-	var pe *integration.ProviderError
+	var pe *provider.Error
 	if errors.As(err, &pe) && pe.Status == http.StatusNotFound {
 		return fmt.Errorf("%w: %s", ErrSubscriptionGone, pe.Message)
 	}

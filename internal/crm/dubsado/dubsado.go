@@ -33,7 +33,6 @@
 package dubsado
 
 import (
-	"strings"
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/crm"
@@ -42,63 +41,27 @@ import (
 // Name is the CRM's name in errors.
 const Name = "dubsado"
 
-// Mapper is Dubsado's crm.Mapper.
+// Mapper is Dubsado's crm.Mapper: crm.Table's rules with Dubsado's names.
 type Mapper struct{}
 
-var triggers = map[string]crm.Trigger{
-	"new project as lead": crm.NewInquiry, "new_project_as_lead": crm.NewInquiry,
-	"new project as job": crm.ProjectBooked, "new_project_as_job": crm.ProjectBooked,
-	"project status updated": crm.StatusChanged, "project_status_updated": crm.StatusChanged,
-	"contract signed": crm.ContractSigned, "contract_signed": crm.ContractSigned,
-	"new payment received": crm.PaymentReceived, "new_payment_received": crm.PaymentReceived,
+// Table is Dubsado's trigger and field names.
+var Table = crm.Table{
+	Name: Name,
+	Triggers: map[string]crm.Trigger{
+		"new project as lead": crm.NewInquiry, "new_project_as_lead": crm.NewInquiry,
+		"new project as job": crm.ProjectBooked, "new_project_as_job": crm.ProjectBooked,
+		"project status updated": crm.StatusChanged, "project_status_updated": crm.StatusChanged,
+		"contract signed": crm.ContractSigned, "contract_signed": crm.ContractSigned,
+		"new payment received": crm.PaymentReceived, "new_payment_received": crm.PaymentReceived,
+	},
+	ProjectName: []string{"project_name"},
+	ClientName:  []string{"client_first_name", "client_last_name"},
+	Stage:       "project_status",
+	Start:       "start_date", End: "end_date", DateLabel: "start_date/end_date",
+	ContractSigned: "contract_signed_date",
 }
 
 // Map implements crm.Mapper.
 func (Mapper) Map(payload []byte, loc *time.Location) (crm.Record, error) {
-	f, err := crm.ParseFields(Name, payload)
-	if err != nil {
-		return crm.Record{}, err
-	}
-	name := f["trigger"]
-	tr, ok := triggers[strings.ToLower(name)]
-	if !ok {
-		return crm.Record{}, &crm.MappingError{CRM: Name, Trigger: name, Reason: "unknown trigger"}
-	}
-	fail := func(reason string) (crm.Record, error) {
-		return crm.Record{}, &crm.MappingError{CRM: Name, Trigger: name, Reason: reason}
-	}
-	r := crm.Record{Trigger: tr, ProjectID: f["project_id"], ProjectName: f["project_name"],
-		ClientEmail: strings.ToLower(f["client_email"]),
-		ClientName:  strings.TrimSpace(f["client_first_name"] + " " + f["client_last_name"]), Stage: f["project_status"]}
-	if r.ProjectID == "" {
-		return fail("project_id is required")
-	}
-	if d := f["start_date"]; d != "" {
-		if r.Start, r.End, r.AllDay, err = crm.Span(d, f["end_date"], loc); err != nil {
-			return fail("start_date/end_date: " + err.Error())
-		}
-	}
-	switch tr {
-	case crm.NewInquiry:
-		r.WeddingStatus, r.BookingStatus, r.Upgrade = "inquiry", "inquiry", true
-	case crm.ProjectBooked:
-		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
-	case crm.ContractSigned:
-		t, _, err := crm.ParseTime(f["contract_signed_date"], loc)
-		if err != nil {
-			return fail("contract_signed_date is missing or not a date")
-		}
-		r.ContractSignedAt = t
-		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
-	case crm.PaymentReceived:
-		if reason := crm.SetPayment(&r, f, loc); reason != "" {
-			return fail(reason)
-		}
-	case crm.StatusChanged:
-		if r.Stage == "" {
-			return fail("project_status is required")
-		}
-		r.WeddingStatus, r.BookingStatus, _ = crm.StageStatus(r.Stage)
-	}
-	return r, nil
+	return Table.Map(payload, loc)
 }

@@ -22,7 +22,6 @@
 package honeybook
 
 import (
-	"strings"
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/crm"
@@ -31,62 +30,27 @@ import (
 // Name is the CRM's name in errors.
 const Name = "honeybook"
 
-// Mapper is HoneyBook's crm.Mapper.
+// Mapper is HoneyBook's crm.Mapper: crm.Table's rules with HoneyBook's names.
 type Mapper struct{}
 
-var triggers = map[string]crm.Trigger{
-	"new inquiry": crm.NewInquiry, "new_inquiry": crm.NewInquiry,
-	"new client": crm.NewClient, "new_client": crm.NewClient,
-	"project booked": crm.ProjectBooked, "project_booked": crm.ProjectBooked,
-	"payment received": crm.PaymentReceived, "payment_received": crm.PaymentReceived,
-	"project stage changed": crm.StatusChanged, "project_stage_changed": crm.StatusChanged, "status_changed": crm.StatusChanged,
+// Table is HoneyBook's trigger and field names.
+var Table = crm.Table{
+	Name: Name,
+	Triggers: map[string]crm.Trigger{
+		"new inquiry": crm.NewInquiry, "new_inquiry": crm.NewInquiry,
+		"new client": crm.NewClient, "new_client": crm.NewClient,
+		"project booked": crm.ProjectBooked, "project_booked": crm.ProjectBooked,
+		"payment received": crm.PaymentReceived, "payment_received": crm.PaymentReceived,
+		"project stage changed": crm.StatusChanged, "project_stage_changed": crm.StatusChanged, "status_changed": crm.StatusChanged,
+	},
+	ProjectName: []string{"project_name", "project_type"},
+	ClientName:  []string{"client_name"},
+	ClientID:    []string{"client_id", "client_email"},
+	Stage:       "stage",
+	Start:       "project_date", End: "project_end", DateLabel: "project_date",
 }
 
 // Map implements crm.Mapper.
 func (Mapper) Map(payload []byte, loc *time.Location) (crm.Record, error) {
-	f, err := crm.ParseFields(Name, payload)
-	if err != nil {
-		return crm.Record{}, err
-	}
-	name := f["trigger"]
-	tr, ok := triggers[strings.ToLower(name)]
-	if !ok {
-		return crm.Record{}, &crm.MappingError{CRM: Name, Trigger: name, Reason: "unknown trigger"}
-	}
-	fail := func(reason string) (crm.Record, error) {
-		return crm.Record{}, &crm.MappingError{CRM: Name, Trigger: name, Reason: reason}
-	}
-	r := crm.Record{Trigger: tr, ProjectID: f["project_id"], ProjectName: f.First("project_name", "project_type"),
-		ClientEmail: strings.ToLower(f["client_email"]), ClientName: f["client_name"], Stage: f["stage"]}
-	if tr == crm.NewClient {
-		r.ProjectID = f.First("client_id", "client_email")
-		if r.ProjectID == "" {
-			return fail("client_id or client_email is required")
-		}
-		return r, nil
-	}
-	if r.ProjectID == "" {
-		return fail("project_id is required")
-	}
-	if d := f["project_date"]; d != "" {
-		if r.Start, r.End, r.AllDay, err = crm.Span(d, f["project_end"], loc); err != nil {
-			return fail("project_date: " + err.Error())
-		}
-	}
-	switch tr {
-	case crm.NewInquiry:
-		r.WeddingStatus, r.BookingStatus, r.Upgrade = "inquiry", "inquiry", true
-	case crm.ProjectBooked:
-		r.WeddingStatus, r.BookingStatus, r.Upgrade = "booked", "booked", true
-	case crm.PaymentReceived:
-		if reason := crm.SetPayment(&r, f, loc); reason != "" {
-			return fail(reason)
-		}
-	case crm.StatusChanged:
-		if r.Stage == "" {
-			return fail("stage is required")
-		}
-		r.WeddingStatus, r.BookingStatus, _ = crm.StageStatus(r.Stage)
-	}
-	return r, nil
+	return Table.Map(payload, loc)
 }

@@ -9,7 +9,6 @@ package lightblue
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/provider"
 )
 
 // Provider is the provider name in errors, metrics and rate limits.
@@ -31,12 +31,14 @@ const (
 // ErrBadAPIKey reports an API key Light Blue refuses: the vendor must paste a new one.
 var ErrBadAPIKey = errors.New("lightblue: API key refused")
 
-// RejectedError reports an enquiry Light Blue refused for good (its status code).
-type RejectedError struct{ Code string }
+// rejections are the answers by which Light Blue refuses an enquiry for good.
+var rejections = map[string]string{"-3": "unsupported type", "-20": "HTTPS required"}
 
-func (e *RejectedError) Error() string {
-	reason := map[string]string{"-3": "unsupported type", "-20": "HTTPS required"}[e.Code]
-	return fmt.Sprintf("lightblue: enquiry rejected with status %s %s", e.Code, reason)
+// IsRejected reports whether err is an enquiry Light Blue refused for good: a permanent
+// *provider.Error whose Code is Light Blue's status (-3, -20).
+func IsRejected(err error) bool {
+	pe, ok := provider.As(err)
+	return ok && pe.Provider == Provider && rejections[pe.Code] != ""
 }
 
 // Enquiry is what the hub pushes: a couple asking a vendor about their wedding.
@@ -72,8 +74,8 @@ type Result struct {
 	Duplicate bool
 }
 
-// Push sends e with apiKey. 401 or -1 is ErrBadAPIKey, -3/-20 a *RejectedError, 429 and 5xx a
-// retryable *integration.ProviderError.
+// Push sends e with apiKey. 401 or -1 is ErrBadAPIKey, -3/-20 a permanent *provider.Error (IsRejected), 429 and 5xx a
+// retryable *provider.Error.
 func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, error) {
 	if err := c.Limits.Wait(ctx, Provider); err != nil {
 		return Result{}, err
@@ -110,14 +112,14 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return Result{}, ctx.Err()
 		}
-		return Result{}, integration.TransportError(Provider, "enquiry", err)
+		return Result{}, provider.Transport(Provider, "enquiry", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return Result{}, ErrBadAPIKey
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Result{}, integration.ResponseError(Provider, "enquiry", resp)
+		return Result{}, provider.FromResponse(Provider, "enquiry", resp)
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	switch code := strings.TrimSpace(string(b)); code {
@@ -128,8 +130,9 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 	case "-1":
 		return Result{}, ErrBadAPIKey
 	case "-3", "-20":
-		return Result{}, &RejectedError{Code: code}
+		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Code: code,
+			Message: "enquiry rejected: " + rejections[code]}
 	default:
-		return Result{}, &integration.ProviderError{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Message: "unexpected answer " + code}
+		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Message: "unexpected answer " + code}
 	}
 }

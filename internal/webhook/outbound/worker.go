@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/health"
+	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
@@ -81,27 +81,8 @@ func (d delivery) breaker() string {
 	return health.EndpointBreaker(d.endpointID)
 }
 
-// outage reports whether an attempt's outcome says the endpoint is down (it trips the breaker):
-// no answer, or 408 or 5xx. A 4xx is the receiver's answer, not an outage.
-func outage(status int, sendErr error) bool {
-	return sendErr != nil || status == http.StatusRequestTimeout || status >= 500
-}
-
 // errOutage carries an attempt's outage to the breaker.
 var errOutage = errors.New("outbound: endpoint outage")
-
-// errAttemptFailed is the job error of a failed attempt (River stores it and retries).
-type attemptError struct {
-	status int
-	cause  string
-}
-
-func (e *attemptError) Error() string {
-	if e.status > 0 {
-		return fmt.Sprintf("outbound: endpoint answered %d", e.status)
-	}
-	return "outbound: " + e.cause
-}
 
 // Work implements river.Worker: one attempt of one delivery.
 func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
@@ -133,6 +114,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		excerpt         *string
 		dur             time.Duration
 		sendErr         error
+		v               Verdict
 	)
 	attemptFn := func() error {
 		if err := w.pool.QueryRow(ctx, `update public.webhook_deliveries set attempts = attempts + 1 where id = $1 returning attempts`,
@@ -140,7 +122,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 			return err
 		}
 		status, excerpt, dur, sendErr = w.send(ctx, d, secrets, now)
-		if outage(status, sendErr) && ctx.Err() == nil { // a shutdown is not the endpoint's fault
+		v = Decide(Attempt{Now: now, FailingSince: d.failingSince, Number: job.Attempt, Max: job.MaxAttempts, Status: status, SendErr: sendErr},
+			w.cfg.DisableAfter, w.cfg.NextDelay)
+		if v.Outage() && ctx.Err() == nil { // a shutdown is not the endpoint's fault
 			return errOutage
 		}
 		return nil
@@ -158,15 +142,23 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		return err
 	}
 	metricLatency.Observe(dur.Seconds())
-	outcome := "failed"
-	switch {
-	case sendErr == nil && status >= 200 && status < 300:
-		outcome = "succeeded"
-	case sendErr == nil && status == http.StatusGone:
-		outcome = "gone"
+	metricAttempts.WithLabelValues(v.Outcome).Inc()
+	if err := w.record(ctx, d, v, attempt, status, excerpt, dur, sendErr, now); err != nil {
+		return fmt.Errorf("outbound: record attempt of %s: %w", d.id, err)
 	}
-	metricAttempts.WithLabelValues(outcome).Inc()
+	switch v.Next {
+	case Delivered:
+		return nil
+	case Disable:
+		return river.JobCancel(fmt.Errorf("outbound: endpoint disabled: %s", v.Reason))
+	}
+	return v.Err // River retries (NextRetry) or, after the last attempt, discards
+}
 
+// record writes the attempt and its verdict in one transaction: the attempt's row, the
+// delivery's state, the endpoint's health and, for Disable, the endpoint turned off.
+func (w *Worker) record(ctx context.Context, d delivery, v Verdict, attempt, status int, excerpt *string, dur time.Duration,
+	sendErr error, now time.Time) error {
 	var errText *string
 	if sendErr != nil {
 		s := sendErr.Error()
@@ -176,32 +168,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	if sendErr == nil {
 		code = &status
 	}
-	last := job.Attempt >= job.MaxAttempts
-	disableReason := ""
-	finalStatus := "pending"
 	var nextAt *time.Time
-	switch outcome {
-	case "succeeded":
-		finalStatus = "succeeded"
-	case "gone":
-		finalStatus, disableReason = "failed", "endpoint answered 410 Gone"
-	default:
-		since := now
-		if d.failingSince != nil {
-			since = *d.failingSince
-		}
-		switch {
-		case now.Sub(since) >= w.cfg.DisableAfter:
-			finalStatus, disableReason = "failed", fmt.Sprintf("failing since %s", since.UTC().Format(time.RFC3339))
-		case last:
-			finalStatus = "failed"
-		default:
-			t := w.NextRetry(job)
-			nextAt = &t
-		}
+	if v.Next == RetryAt {
+		nextAt = &v.At
 	}
-
-	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+	outcome, finalStatus, disableReason := v.Outcome, v.Status(), ""
+	if v.Next == Disable {
+		disableReason = v.Reason
+	}
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `insert into public.webhook_delivery_attempts
 			(delivery_id, endpoint_id, vendor_id, attempt, started_at, duration_ms, status_code, outcome, error, response_excerpt)
 			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -231,26 +206,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 		}
 		return w.disable(ctx, tx, d, disableReason, now)
 	})
-	if err != nil {
-		return fmt.Errorf("outbound: record attempt of %s: %w", d.id, err)
-	}
-	switch {
-	case outcome == "succeeded":
-		return nil
-	case disableReason != "":
-		return river.JobCancel(fmt.Errorf("outbound: endpoint disabled: %s", disableReason))
-	case sendErr != nil:
-		return &attemptError{cause: sendErr.Error()}
-	default:
-		return &attemptError{status: status}
-	}
 }
 
 // snooze puts the delivery off while its endpoint's breaker is open: no attempt is made or
 // counted (River gives the job's attempt back), and the delivery shows when it will be tried.
 func (w *Worker) snooze(ctx context.Context, d delivery, open *health.OpenError) error {
-	wait := max(open.RetryAfter, time.Second)
-	wait += time.Duration(rand.Int64N(int64(wait)/5 + 1)) // spread the snoozed jobs of one endpoint
+	wait := provider.Jitter(max(open.RetryAfter, time.Second)) // spread the snoozed jobs of one endpoint
 	if _, err := w.pool.Exec(ctx, `update public.webhook_deliveries set next_attempt_at = $2,
 		last_error = 'circuit breaker open: the endpoint has been failing' where id = $1 and status = 'pending'`,
 		d.id, w.cfg.Now().Add(wait)); err != nil {
