@@ -114,19 +114,19 @@ $$;
 comment on function vendorhub.wedding_vendor_move_allowed(text, text, text) is
   'The wedding_vendors status transitions each side (couple, vendor) may make; from null = a new connection.';
 
--- Enforces the state machine for API callers (anon, authenticated). SECURITY INVOKER on purpose:
--- current_user is then the writing role, so trusted writers (service_role, SECURITY DEFINER code)
--- pass. Unknown statuses are left to the CHECK constraint (23514).
+-- Enforces the state machine for API callers (anon, authenticated): the trigger's WHEN clause is
+-- evaluated as the writing role, so trusted writers (service_role, SECURITY DEFINER code) never
+-- reach it. SECURITY DEFINER: API roles have no USAGE on schema vendorhub. Unknown statuses are
+-- left to the CHECK constraint (23514).
 create function vendorhub.wedding_vendors_status_guard() returns trigger
-  language plpgsql set search_path = ''
+  language plpgsql security definer set search_path = ''
 as $$
 declare
   from_status text := case when tg_op = 'UPDATE' then old.status end;
   couple boolean;
   vendor boolean;
 begin
-  if current_user not in ('anon', 'authenticated')
-     or new.status not in ('inquiry', 'proposal', 'booked', 'confirmed', 'declined', 'cancelled')
+  if new.status not in ('inquiry', 'proposal', 'booked', 'confirmed', 'declined', 'cancelled')
      or (tg_op = 'UPDATE' and new.status = old.status) then
     return new;
   end if;
@@ -149,7 +149,8 @@ begin
 end
 $$;
 create trigger wedding_vendors_status_guard before insert or update of status on public.wedding_vendors
-  for each row execute function vendorhub.wedding_vendors_status_guard();
+  for each row when (current_user in ('anon', 'authenticated'))
+  execute function vendorhub.wedding_vendors_status_guard();
 
 revoke execute on function vendorhub.wedding_vendors_status_guard() from public, anon, authenticated;
 revoke execute on function vendorhub.wedding_vendor_move_allowed(text, text, text) from public, anon;

@@ -36,18 +36,37 @@ as $$
           end)
 $$;
 
--- SECURITY INVOKER on purpose: current_user is the writing role, which decides whether the
--- write is trusted.
-create function vendorhub.notification_settings_verify() returns trigger
+-- Writes through an API role: an address counts as verified only when it is the user's
+-- confirmed auth.users address. The trigger's WHEN clause is evaluated as the writing role.
+-- SECURITY DEFINER: API roles have no USAGE on schema vendorhub.
+create function vendorhub.notification_settings_verify_api() returns trigger
+  language plpgsql security definer set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' or new.email is distinct from old.email then
+    new.email_verified_at := case
+      when new.email is not null and vendorhub.auth_contact_confirmed(new.user_id, 'email', new.email) then now() end;
+  end if;
+  if tg_op = 'INSERT' or new.phone is distinct from old.phone then
+    new.phone_verified_at := case
+      when new.phone is not null and vendorhub.auth_contact_confirmed(new.user_id, 'phone', new.phone) then now() end;
+  end if;
+  return new;
+end
+$$;
+create trigger notification_settings_verify_api before insert or update on public.notification_settings
+  for each row when (current_user in ('anon', 'authenticated'))
+  execute function vendorhub.notification_settings_verify_api();
+
+-- Writes by the server: an address it writes is verified when written, unless the same write
+-- sets *_verified_at itself; a removed address is unverified.
+create function vendorhub.notification_settings_verify_server() returns trigger
   language plpgsql set search_path = ''
 as $$
-declare
-  api boolean := current_user in ('anon', 'authenticated');
 begin
   if tg_op = 'INSERT' or new.email is distinct from old.email then
     new.email_verified_at := case
       when new.email is null then null
-      when api then case when vendorhub.auth_contact_confirmed(new.user_id, 'email', new.email) then now() end
       when tg_op = 'INSERT' then coalesce(new.email_verified_at, now())
       when new.email_verified_at is distinct from old.email_verified_at then new.email_verified_at
       else now()
@@ -56,7 +75,6 @@ begin
   if tg_op = 'INSERT' or new.phone is distinct from old.phone then
     new.phone_verified_at := case
       when new.phone is null then null
-      when api then case when vendorhub.auth_contact_confirmed(new.user_id, 'phone', new.phone) then now() end
       when tg_op = 'INSERT' then coalesce(new.phone_verified_at, now())
       when new.phone_verified_at is distinct from old.phone_verified_at then new.phone_verified_at
       else now()
@@ -65,8 +83,9 @@ begin
   return new;
 end
 $$;
-create trigger notification_settings_verify before insert or update on public.notification_settings
-  for each row execute function vendorhub.notification_settings_verify();
+create trigger notification_settings_verify_server before insert or update on public.notification_settings
+  for each row when (current_user not in ('anon', 'authenticated'))
+  execute function vendorhub.notification_settings_verify_server();
 
 -- Addresses stored before this migration were written without verification: keep those equal to
 -- the confirmed auth.users address, drop the rest to unverified.
@@ -75,6 +94,7 @@ update public.notification_settings s
        phone_verified_at = case when vendorhub.auth_contact_confirmed(s.user_id, 'phone', s.phone) then now() end
  where s.email is not null or s.phone is not null;
 
-revoke execute on function vendorhub.notification_settings_verify() from public, anon, authenticated;
+revoke execute on function vendorhub.notification_settings_verify_api(), vendorhub.notification_settings_verify_server()
+  from public, anon, authenticated;
 revoke execute on function vendorhub.auth_contact_confirmed(uuid, text, text) from public, anon;
 grant execute on function vendorhub.auth_contact_confirmed(uuid, text, text) to authenticated, service_role;
