@@ -20,7 +20,8 @@ create temporary table cases (
   what text not null,
   stmt text not null,
   chk text,
-  expect text not null
+  expect text not null,
+  also text[] not null default '{}' -- for a legitimate write: the other actors who may make it too
 );
 
 insert into cases (tbl, op, actor, what, expect, stmt, chk) values
@@ -235,6 +236,35 @@ insert into cases (tbl, op, actor, what, expect, stmt, chk) values
 ('realtime.messages', 'insert', 'OUTSIDER', 'outsider broadcasts into another wedding''s conversation', '42501',
  'with t as (select set_config(''realtime.topic'', ''conversation:'' || {C1}, true) as topic) insert into realtime.messages (topic, extension, payload, event, private) select t.topic, ''broadcast'', ''{}'', ''probe'', true from t', null);
 
+-- Every legitimate write is also tried as every other actor: refused or no effect, except for
+-- the actors who may make it too.
+create temporary table actors (actor text primary key);
+insert into actors values ('anon'), ('OUTSIDER'), ('COUPLE'), ('VENDOR'), ('STAFF'), ('PARTICIPANT'), ('MULTI');
+update cases c set also = a.also
+from (values
+  ('owner confirms a booking', array['STAFF']),
+  ('staff confirms a booking', array['VENDOR']),
+  ('couple cancels a vendor', array['VENDOR', 'STAFF']),
+  ('couple starts a conversation', array['VENDOR', 'STAFF', 'PARTICIPANT', 'MULTI']),
+  ('participant renames', array['COUPLE', 'MULTI']),
+  ('participant adds a vendor of the wedding', array['COUPLE', 'MULTI']),
+  ('participant posts', array['COUPLE', 'MULTI']),
+  ('owner posts for own vendor', array['STAFF']),
+  ('staff posts for own vendor', array['VENDOR']),
+  ('couple adds a task', array['VENDOR', 'STAFF', 'PARTICIPANT', 'MULTI']),
+  ('two-wedding member adds a task in the other wedding', array['OUTSIDER']),
+  ('assigned vendor completes a task', array['COUPLE']),
+  ('staff types a busy block', array['VENDOR']),
+  ('owner retitles a block', array['STAFF']),
+  ('owner books a wedding the vendor works', array['STAFF']),
+  ('staff cancels a booking', array['VENDOR'])
+) as a(what, also)
+where c.what = a.what;
+create temporary view cross_cases as
+select c.n, c.tbl, c.op, c.what, c.stmt, a.actor
+from cases c cross join actors a
+where c.expect like 'rows=1%' and a.actor <> c.actor and not a.actor = any (c.also);
+
 -- Tables and operations an API role can write: a privilege on the table or on one of its columns,
 -- USAGE on its schema, and (with RLS on) a policy for that command naming the role or PUBLIC.
 create temporary view writable as
@@ -253,7 +283,7 @@ where c.relkind in ('r', 'p')
           and (p.polroles = '{0}' or (select oid from pg_roles where rolname = r.role) = any (p.polroles))))
 group by 1, 2;
 
-select plan((select count(*)::integer from cases) + 5);
+select plan((select count(*)::integer from cases) + (select count(*)::integer from cross_cases) + 6);
 
 select set_has(
   $$ select tbl, op from cases $$,
@@ -306,6 +336,13 @@ select is(tests.attempt(c.actor, c.stmt, c.chk), c.expect,
           format('%s %s as %s: %s', c.op, c.tbl, c.actor, c.what))
 from cases c
 order by c.n;
+
+select is((select count(*)::integer from cases c where c.also <> '{}'), 16, 'every "also" entry names a case');
+
+select doesnt_match(tests.attempt(x.actor, x.stmt), '^rows=[1-9]',
+                    format('%s %s as %s: %s — refused or no effect', x.op, x.tbl, x.actor, x.what))
+from cross_cases x
+order by x.n, x.actor;
 
 select * from finish();
 rollback;
