@@ -153,8 +153,8 @@ create trigger wedding_vendors_status_guard before insert or update of status on
   execute function vendorhub.wedding_vendors_status_guard();
 
 revoke execute on function vendorhub.wedding_vendors_status_guard() from public, anon, authenticated;
-revoke execute on function vendorhub.wedding_vendor_move_allowed(text, text, text) from public, anon;
-grant execute on function vendorhub.wedding_vendor_move_allowed(text, text, text) to authenticated, service_role;
+revoke execute on function vendorhub.wedding_vendor_move_allowed(text, text, text) from public, anon, authenticated;
+grant execute on function vendorhub.wedding_vendor_move_allowed(text, text, text) to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Connections of calendar entries belong to the entry's vendor

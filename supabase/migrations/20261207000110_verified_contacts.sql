@@ -96,5 +96,5 @@ update public.notification_settings s
 
 revoke execute on function vendorhub.notification_settings_verify_api(), vendorhub.notification_settings_verify_server()
   from public, anon, authenticated;
-revoke execute on function vendorhub.auth_contact_confirmed(uuid, text, text) from public, anon;
-grant execute on function vendorhub.auth_contact_confirmed(uuid, text, text) to authenticated, service_role;
+-- Only the SECURITY DEFINER trigger calls it: no API role may probe who owns an address.
+revoke execute on function vendorhub.auth_contact_confirmed(uuid, text, text) from public, anon, authenticated;
