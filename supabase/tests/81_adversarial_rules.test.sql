@@ -7,7 +7,7 @@ begin;
 \ir fixtures/world.psql
 \ir fixtures/tenants.psql
 
-select plan(36);
+select plan(39);
 
 -- 1. A participant moves a conversation into a wedding they do not belong to ---------------------
 select tests.act_as('PARTICIPANT');
@@ -47,6 +47,15 @@ select throws_ok(tests.fill($$ update public.wedding_vendors set status = 'booke
 select tests.act_as_tester();
 select is_empty(tests.fill($$ select 1 from vendorhub.commitments({VOUT}) c where c.wedding_id = {W1} $$),
   'the inquiry does not block the vendor''s calendar');
+select tests.act_as('COUPLE');
+select results_eq(
+  tests.fill($$ select free, busy from public.vendor_availability({W1}, '2027-09-17 00:00Z', '2027-09-20 00:00Z') where vendor_id = {VOUT} $$),
+  $$ values (null::boolean, '{}'::tstzmultirange) $$,
+  'an inquiry does not let the couple read the vendor''s calendar outside their wedding day');
+select results_eq(
+  tests.fill($$ select free from public.vendor_availability({W1}, '2027-06-12 10:00Z', '2027-06-12 18:00Z') where vendor_id = {VOUT} $$),
+  $$ values (true) $$,
+  'but it does tell whether the vendor is free on the wedding day');
 select tests.act_as('OUTSIDER'); -- VOUT's owner answers
 select lives_ok(tests.fill($$ update public.wedding_vendors set status = 'proposal' where wedding_id = {W1} and vendor_id = {VOUT} $$),
   'the vendor answers an inquiry with a proposal');
@@ -55,6 +64,11 @@ select lives_ok(tests.fill($$ update public.wedding_vendors set status = 'booked
 select throws_ok(tests.fill($$ update public.wedding_vendors set status = 'inquiry' where wedding_id = {W1} and vendor_id = {VOUT} $$),
   '42501', 'wedding_vendors: the vendor side may not move status from booked to inquiry',
   'a refused move names the side and both states');
+select tests.act_as('COUPLE');
+select isnt(
+  (select busy from public.vendor_availability(tests.id('W1'), '2027-09-17 00:00Z', '2027-09-20 00:00Z') where vendor_id = tests.id('VOUT')),
+  '{}'::tstzmultirange,
+  'once the vendor has answered, the couple sees its busy periods in any range');
 select tests.act_as('COUPLE');
 select lives_ok(tests.fill($$ update public.wedding_vendors set status = 'cancelled' where wedding_id = {W1} and vendor_id = {VOUT} $$),
   'the couple cancels');
