@@ -167,7 +167,8 @@ func (t *target) reachable(ch channel.Kind) (to []string, code string) {
 
 func loadTarget(ctx context.Context, q notify.Queryer, userID string) (*target, error) {
 	rows, err := q.Query(ctx, `
-select coalesce(s.email, ''), coalesce(s.email_bounced_at is null, false), coalesce(s.phone, ''),
+select coalesce(case when s.email_verified_at is not null then s.email end, ''), coalesce(s.email_bounced_at is null, false),
+       coalesce(case when s.phone_verified_at is not null then s.phone end, ''),
        coalesce(s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
        array(select d.token from public.devices d where d.user_id = u.id and d.enabled
              order by d.last_seen_at desc limit 500)

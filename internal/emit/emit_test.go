@@ -235,7 +235,7 @@ func TestEveryEventType(t *testing.T) {
 				Participants: sorted(id("COUPLE"), id("PARTICIPANT"))},
 		},
 		{
-			name: "connection status", user: "COUPLE",
+			name: "connection status", user: "VENDOR", // only the vendor side confirms
 			sql: `update public.wedding_vendors set status = 'confirmed' where wedding_id = $1 and vendor_id = $2`, args: []any{id("W1"), id("V1")},
 			typ: event.VendorStatusChanged, wedding: ptr(id("W1")),
 			subject: event.Subject{Table: "wedding_vendors", VendorID: ptr(id("V1"))},

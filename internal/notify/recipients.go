@@ -127,7 +127,8 @@ func location(name string) *time.Location {
 	return l
 }
 
-// loadRecipients reads settings, reachability and preferences of users in one query.
+// loadRecipients reads settings, reachability and preferences of users in one query. An email
+// address or phone number counts only once verified (email_verified_at, phone_verified_at).
 // Users without a settings row get the defaults: UTC, no quiet hours, push only if they
 // have a device.
 func loadRecipients(ctx context.Context, q Queryer, users []string) (map[string]*Recipient, error) {
@@ -140,8 +141,8 @@ select u.id::text,
        coalesce(s.timezone::text, 'UTC'),
        coalesce((extract(epoch from s.quiet_hours_start) / 60)::int, -1),
        coalesce((extract(epoch from s.quiet_hours_end) / 60)::int, -1),
-       coalesce(s.email is not null and s.email_bounced_at is null, false),
-       coalesce(s.phone is not null and s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
+       coalesce(s.email is not null and s.email_verified_at is not null and s.email_bounced_at is null, false),
+       coalesce(s.phone is not null and s.phone_verified_at is not null and s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
        d.user_id is not null,
        coalesce(p.prefs, '{}')
 from unnest($1::uuid[]) as u(id)

@@ -52,7 +52,7 @@ insert into matrix (tbl, op, target, expect, stmt) values
 -- wedding_vendors ------------------------------------------------------------------------------
 ('wedding_vendors', 'select', 'W1', 'NNYYYY', 'select 1 from public.wedding_vendors where wedding_id = {W1} and vendor_id = {V1}'),
 ('wedding_vendors', 'insert', 'W1', 'NNNYNY', 'insert into public.wedding_vendors (wedding_id, vendor_id) values ({W1}, {VOUT})'),
-('wedding_vendors', 'update', 'W1', 'NNYYNY', 'update public.wedding_vendors set status = ''proposal'' where wedding_id = {W1} and vendor_id = {V1}'),
+('wedding_vendors', 'update', 'W1', 'NNYYNY', 'update public.wedding_vendors set status = ''cancelled'' where wedding_id = {W1} and vendor_id = {V1}'),
 ('wedding_vendors', 'delete', 'W1', 'NNNYNY', 'delete from public.wedding_vendors where wedding_id = {W1} and vendor_id = {V1}'),
 ('wedding_vendors', 'select', 'W2', 'NYNNNY', 'select 1 from public.wedding_vendors where wedding_id = {W2}'),
 ('wedding_vendors', 'insert', 'W2', 'NNNNNY', 'insert into public.wedding_vendors (wedding_id, vendor_id) values ({W2}, {V1})'),

@@ -65,7 +65,7 @@ type testBundle struct {
 	db       *pgtest.DB
 	keyring  *secret.Keyring
 	vendor   string
-	member   string // a user who is a member of vendor
+	member   string // a user who owns vendor (outbound webhooks are owner-only)
 	endpoint string
 	receiver *providerfake.WebhookReceiver
 	clock    *clock
@@ -86,7 +86,7 @@ func setup(t *testing.T) *testBundle {
 	_, err = db.Pool.Exec(ctx, `insert into auth.users (id, email) values ($1, 'member@florist.test')`, b.member)
 	require.NoError(t, err)
 	require.NoError(t, db.Pool.QueryRow(ctx, `insert into public.vendors (name, kind) values ('Hook Florist', 'florist') returning id`).Scan(&b.vendor))
-	_, err = db.Pool.Exec(ctx, `insert into public.vendor_members (vendor_id, user_id, role) values ($1, $2, 'staff')`, b.vendor, b.member)
+	_, err = db.Pool.Exec(ctx, `insert into public.vendor_members (vendor_id, user_id, role) values ($1, $2, 'owner')`, b.vendor, b.member)
 	require.NoError(t, err)
 
 	b.receiver = providerfake.NewWebhookReceiver()
@@ -212,7 +212,7 @@ func TestDeliverySignedAndRecorded(t *testing.T) {
 	require.Equal(t, 2, b.count(t, `select count(*) from public.webhook_deliveries`))
 	require.Equal(t, 2, b.count(t, `select count(*) from river.river_job where kind = $1`, outbound.Kind))
 
-	// Deliveries and attempts are visible to the vendor's members, per endpoint, and to no one else.
+	// Deliveries and attempts are visible to the vendor's owners, per endpoint, and to no one else.
 	tx, err := b.db.Pool.Begin(ctx)
 	require.NoError(t, err)
 	defer tx.Rollback(ctx) //nolint:errcheck
@@ -391,7 +391,7 @@ func TestReplayTimeRange(t *testing.T) {
 	failed := 2
 
 	before := len(b.receiver.Received())
-	// An outsider cannot replay; a member can, for a range holding e1 and e2 only.
+	// An outsider cannot replay; an owner can, for a range holding e1 and e2 only.
 	tx, err := b.db.Pool.Begin(ctx)
 	require.NoError(t, err)
 	require.NoError(t, pgtest.AsUser(ctx, tx, uuid.NewString()))
