@@ -13,4 +13,5 @@ create table vendorhub.stored_broadcasts (
   primary key (event_key, topic)
 );
 create index stored_broadcasts_stored_at on vendorhub.stored_broadcasts (stored_at);
+alter table vendorhub.stored_broadcasts enable row level security; -- the sidecar only (it bypasses RLS)
 revoke all on vendorhub.stored_broadcasts from public, anon, authenticated;
