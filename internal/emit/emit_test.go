@@ -310,8 +310,8 @@ func TestEveryEventType(t *testing.T) {
 		},
 		{
 			name: "participant leaves", user: "PARTICIPANT",
-			sql:  `delete from public.conversation_participants where conversation_id = $1 and user_id = auth.uid()`, args: []any{id("C1")},
-			typ:  event.MembershipRemoved, wedding: ptr(id("W1")),
+			sql: `delete from public.conversation_participants where conversation_id = $1 and user_id = auth.uid()`, args: []any{id("C1")},
+			typ: event.MembershipRemoved, wedding: ptr(id("W1")),
 			subject: event.Subject{Table: "conversation_participants", ConversationID: ptr(id("C1")), UserID: ptr(id("PARTICIPANT"))},
 			data:    map[string]string{"kind": `"conversation_participant"`, "conversation_id": `"` + id("C1") + `"`},
 		},
