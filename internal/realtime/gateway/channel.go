@@ -34,12 +34,30 @@ type channel struct {
 	expTimer *time.Timer
 	closed   bool
 	detached bool
+	// suspended counts pending re-checks: a suspended channel's broadcasts are held until
+	// its probe answers (sent if access remains, dropped if not); presence diffs are skipped
+	// and the whole state resent on resumption.
+	suspended int
+	held      []frame
 }
 
-func (ch *channel) readsBroadcast() bool {
-	ch.conn.mu.Lock()
-	defer ch.conn.mu.Unlock()
-	return !ch.closed && (!ch.key.private || ch.read[extensionBroadcast])
+// deliver sends a broadcast frame to the channel if it may read broadcasts, holding it while
+// the channel is suspended. It reports whether the frame was queued or held.
+func (ch *channel) deliver(f frame) bool {
+	c := ch.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch.closed || (ch.key.private && !ch.read[extensionBroadcast]) {
+		return false
+	}
+	if ch.suspended > 0 {
+		if len(ch.held) >= c.gw.cfg.SendQueue {
+			return false // as full as a slow consumer's queue: dropped
+		}
+		ch.held = append(ch.held, f)
+		return true
+	}
+	return c.push(f) // under c.mu, so a resumption's flush keeps the order
 }
 
 func (ch *channel) subject() string {
@@ -51,7 +69,7 @@ func (ch *channel) subject() string {
 func (ch *channel) readsPresence() bool {
 	ch.conn.mu.Lock()
 	defer ch.conn.mu.Unlock()
-	return !ch.closed && ch.presenceOn && (!ch.key.private || ch.read[extensionPresence])
+	return !ch.closed && ch.suspended == 0 && ch.presenceOn && (!ch.key.private || ch.read[extensionPresence])
 }
 
 // reply sends phx_reply {status, response} echoing the push's refs.
@@ -193,6 +211,7 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		presenceOn: bool(p.Config.Presence.Enabled), presKey: presenceKey(p.Config.Presence.Key),
 		token: token, claims: claims, read: map[string]bool{extensionBroadcast: true, extensionPresence: true},
 		write: map[string]*bool{}}
+	gen := c.gw.recheckGen.Load()
 	if ch.key.private {
 		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn)
 		if err != nil {
@@ -213,7 +232,15 @@ func (c *conn) join(ctx context.Context, in inbound) {
 	c.mu.Lock()
 	c.channels[in.topic] = ch // only this goroutine adds channels: the topic is still free
 	ch.armExpiry()
+	// A membership change published while the probe ran may have missed this channel.
+	overlapped := ch.key.private && c.gw.recheckGen.Load() != gen
+	if overlapped {
+		ch.suspended++
+	}
 	c.mu.Unlock()
+	if overlapped {
+		c.gw.queueRecheck(ch)
+	}
 	metricJoins.WithLabelValues("ok").Inc()
 
 	c.reply(in, "ok", map[string]any{"postgres_changes": echoBindings(p.Config.PostgresChanges)})
@@ -295,6 +322,7 @@ func (c *conn) closeChannel(ch *channel, ext, message string) {
 		return
 	}
 	ch.closed = true
+	ch.held = nil
 	if ch.expTimer != nil {
 		ch.expTimer.Stop()
 	}

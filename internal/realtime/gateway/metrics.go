@@ -34,4 +34,8 @@ var (
 		Name: "vendorhub_gateway_broadcasts_total",
 		Help: "Broadcasts received, by source (client, rest, sidecar).",
 	}, []string{"source"})
+	metricRechecks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_rechecks_total",
+		Help: "Channels re-authorized after a membership change, by result (kept, closed, error).",
+	}, []string{"result"})
 )

@@ -125,14 +125,7 @@ func (r *room) broadcast(d *delivery, from *channel, includeSelf bool) int {
 		if ch == from && !includeSelf {
 			continue
 		}
-		if !ch.readsBroadcast() {
-			continue
-		}
-		f, ok := d.frameFor(ch.conn.v2)
-		if !ok {
-			continue
-		}
-		if ch.conn.push(f) {
+		if f, ok := d.frameFor(ch.conn.v2); ok && ch.deliver(f) {
 			n++
 		}
 	}
@@ -149,10 +142,7 @@ func (r *room) broadcastExcept(d *delivery, actor string) int {
 		if actor != "" && !ch.self && ch.subject() == actor {
 			continue
 		}
-		if !ch.readsBroadcast() {
-			continue
-		}
-		if f, ok := d.frameFor(ch.conn.v2); ok && ch.conn.push(f) {
+		if f, ok := d.frameFor(ch.conn.v2); ok && ch.deliver(f) {
 			n++
 		}
 	}
