@@ -18,7 +18,7 @@ run(async () => {
   check(lena.system.some((s) => String(s.message).includes('You no longer have permission to read from this Channel topic')), `system message: ${JSON.stringify(lena.system)}`)
   check(lenaC.supabase.realtime.isConnected(), 'the socket stayed connected')
 
-  const msg = await ask('closed') // Go posts a message as ava
+  const msg = await ask('closed') // Go posts a message as noah
   await waitFor(() => ava.broadcasts.some((b) => b.payload.data?.message_id === msg.message_id), 'ava to receive the next message')
   check(lena.broadcasts.every((b) => b.payload.data?.message_id !== msg.message_id), 'lena did not receive it')
   check(lena.count('SUBSCRIBED') === 1, `lena did not rejoin: ${lena.statuses}`)
