@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/realtime"
+	"github.com/wedsync/vendorhub/internal/realtime/gateway"
 	"github.com/wedsync/vendorhub/internal/realtime/rtclient"
 	"github.com/wedsync/vendorhub/internal/route"
 )
@@ -101,4 +103,50 @@ func removed(table, conversation, user string) event.Event {
 func removedConnection(wedding, vendor string) event.Event {
 	return event.Event{Envelope: event.Envelope{Type: event.MembershipRemoved, WeddingID: &wedding,
 		Subject: event.Subject{Table: "wedding_vendors", ID: "x", VendorID: &vendor}}}
+}
+
+// pausingAuthorizer runs the real probe, then (once armed) holds its answer until released:
+// a join whose probe answered before a membership change but registers after it.
+type pausingAuthorizer struct {
+	gateway.Authorizer
+	armed    atomic.Bool
+	probed   chan struct{}
+	released chan struct{}
+}
+
+func (a *pausingAuthorizer) CanRead(ctx context.Context, p gateway.Probe, exts ...string) (map[string]bool, error) {
+	res, err := a.Authorizer.CanRead(ctx, p, exts...)
+	if a.armed.CompareAndSwap(true, false) {
+		close(a.probed)
+		<-a.released
+	}
+	return res, err
+}
+
+// A join whose probe overlapped a re-check is re-checked itself, so it cannot slip past a
+// removal that committed while it was being authorized.
+func TestRecheckCatchesJoinInFlight(t *testing.T) {
+	t.Parallel()
+	pa := &pausingAuthorizer{probed: make(chan struct{}), released: make(chan struct{})}
+	b := setup(t, func(c *gateway.Config) { pa.Authorizer = c.Authorizer; c.Authorizer = pa })
+	ctx := tctx(t)
+	conv := "conversation:" + b.fx.conversation
+	c := b.dial(t, "2.0.0")
+	pa.armed.Store(true)
+	joined := make(chan *rtclient.Channel, 1)
+	go func() {
+		ch, err := c.Join(ctx, conv, rtclient.JoinConfig{Private: true, AccessToken: b.fx.aliceTok})
+		if err != nil {
+			t.Error(err)
+		}
+		joined <- ch
+	}()
+	<-pa.probed // alice's probe said yes
+	_, err := b.db.Pool.Exec(ctx, `delete from public.conversation_participants where conversation_id = $1 and user_id = $2`, b.fx.conversation, b.fx.alice)
+	require.NoError(t, err)
+	b.gw.Recheck(route.Recheck{Topics: []string{conv}}) // finds no channel of alice yet
+	close(pa.released)
+	alice := <-joined
+	require.NotNil(t, alice)
+	requireClosed(t, alice, conv)
 }
