@@ -254,6 +254,9 @@ func wireRealtime(_ context.Context, s *Sidecar) error {
 			return fmt.Errorf("realtime gateway: %w", err)
 		}
 		gw.Register(s.Mux)
+		// Membership changes re-check the gateway's channels. Registered before the
+		// publisher, so a channel is suspended before any later event is broadcast to it.
+		s.Broadcasters = append(s.Broadcasters, gw)
 		// Sockets are hijacked: the HTTP server's shutdown does not end them, this does.
 		s.Go("realtime-gateway", func(ctx context.Context) error {
 			<-ctx.Done()

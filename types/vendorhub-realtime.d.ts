@@ -15,12 +15,28 @@ export type UUID = string
 /** An RFC 3339 timestamp string. */
 export type Timestamp = string
 
-/** The four private topic families; on the socket they read `realtime:<family>:<uuid>`. */
+/**
+ * The private server topic families; on the socket they read `realtime:<family>:<uuid>`. Only
+ * the server broadcasts on them (clients may track presence); who may join each is in
+ * docs/realtime.md. `couple:` takes the wedding's id.
+ */
 export type ConversationTopic = `conversation:${UUID}`
 export type WeddingTopic = `wedding:${UUID}`
+export type CoupleTopic = `couple:${UUID}`
 export type VendorTopic = `vendor:${UUID}`
 export type UserTopic = `user:${UUID}`
-export type Topic = ConversationTopic | WeddingTopic | VendorTopic | UserTopic
+export type Topic = ConversationTopic | WeddingTopic | CoupleTopic | VendorTopic | UserTopic
+
+/**
+ * A conversation's chatter topic: the one topic clients may broadcast on (typing indicators,
+ * presence), joined by the conversation's participants. It carries no server events.
+ */
+export type ChatterTopic = `conversation:${UUID}:chatter`
+/** What the demo chat sends on a chatter topic (any shape is allowed; this one is vendorhub's). */
+export interface TypingPayload {
+  user_id: UUID
+  typing: boolean
+}
 
 /** The row an event is about, with the ids it was routed by. Absent ids are omitted. */
 export interface Subject {
@@ -184,7 +200,8 @@ export type EventType = keyof EventData
 /** Which events arrive on which topic family. */
 export interface TopicEvents {
   conversation: 'message.created' | 'message.read'
-  wedding: 'vendor.status_changed' | 'booking.updated' | 'conflict.detected' | 'task.updated'
+  wedding: 'vendor.status_changed' | 'task.updated'
+  couple: 'booking.updated'
   vendor:
     | 'vendor.status_changed' | 'availability.changed' | 'booking.updated' | 'connection.changed'
     | 'integration.failed' | 'conflict.detected'

@@ -4,6 +4,7 @@ import type {
   BroadcastMessage,
   BroadcastOf,
   BroadcastOn,
+  ChatterTopic,
   EventType,
   ReplayedBroadcastMessage,
   ReplayingChannelConfig,
@@ -56,10 +57,14 @@ dayOf.data = { ...dayOf.data!, scope: 'day_of', new_status: 'booked' }
 const onConversation: TopicEvents['conversation'] = 'message.read'
 // @ts-expect-error vendor.status_changed never reaches a conversation topic
 const wrong: TopicEvents['conversation'] = 'vendor.status_changed'
+// @ts-expect-error bookings do not travel on the wedding topic (its other vendors may not read them)
+const bookingOnWedding: TopicEvents['wedding'] = 'booking.updated'
+const bookingOnCouple: TopicEvents['couple'] = 'booking.updated'
+const chatter: ChatterTopic = 'conversation:40000000-0000-4000-8000-000000000001:chatter'
 const anyUserEvent: BroadcastOn<'user'>['type'] = 'delivery.updated'
 const msg: BroadcastMessage<'message.created'> = { type: 'broadcast', event: 'message.created', payload: created }
 const names: EventType[] = ['message.created', 'task.updated']
-export { anyUserEvent, bad, msg, names, onConversation, wrong }
+export { anyUserEvent, bad, bookingOnCouple, bookingOnWedding, chatter, msg, names, onConversation, wrong }
 
 // Rejoining with replay: since is unix milliseconds; replayed messages carry their row id.
 const rejoin: ReplayingChannelConfig = { private: true, broadcast: { self: false, replay: { since: Date.now() - 2000, limit: 25 } } }

@@ -308,6 +308,13 @@ func TestEveryEventType(t *testing.T) {
 			subject: event.Subject{Table: "tasks", ID: id("T1"), VendorID: ptr(id("V1"))},
 			data:    map[string]string{"op": `"update"`, "status": `"in_progress"`, "old_status": `"todo"`, "critical": "false"},
 		},
+		{
+			name: "participant leaves", user: "PARTICIPANT",
+			sql: `delete from public.conversation_participants where conversation_id = $1 and user_id = auth.uid()`, args: []any{id("C1")},
+			typ: event.MembershipRemoved, wedding: ptr(id("W1")),
+			subject: event.Subject{Table: "conversation_participants", ConversationID: ptr(id("C1")), UserID: ptr(id("PARTICIPANT"))},
+			data:    map[string]string{"kind": `"conversation_participant"`, "conversation_id": `"` + id("C1") + `"`},
+		},
 	}
 	// The sidecar emits the rest itself, through vendorhub.emit as service_role.
 	for _, ty := range []event.Type{event.IntegrationFailed, event.ConflictDetected, event.BreakerChanged, event.Heartbeat} {
@@ -431,4 +438,36 @@ func sorted(s ...string) []string {
 	s = slices.Clone(s)
 	sort.Strings(s)
 	return s
+}
+
+// TestMembershipRemovedKinds checks every row that grants read access emits membership.removed
+// when it goes away, with the ids the gateway's re-check needs.
+func TestMembershipRemovedKinds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := func(n string) string { return b.ids[n] }
+
+	b.exec(t, "COUPLE", false, `delete from public.wedding_vendors where wedding_id = $1 and vendor_id = $2`, id("W1"), id("V3"))
+	e := b.one(t, event.MembershipRemoved)
+	require.Equal(t, "wedding_vendors", e.Subject.Table)
+	require.Equal(t, id("W1"), deref(e.WeddingID))
+	require.Equal(t, id("V3"), deref(e.Subject.VendorID))
+	require.JSONEq(t, `"wedding_vendor"`, jsonField(t, e.Data, "kind"))
+
+	b.exec(t, "", false, `delete from public.vendor_members where vendor_id = $1 and user_id = $2`, id("V1"), id("VENDOR"))
+	e = b.one(t, event.MembershipRemoved)
+	require.Equal(t, "vendor_members", e.Subject.Table)
+	require.Equal(t, id("V1")+":"+id("VENDOR"), e.Subject.ID)
+	require.Equal(t, id("VENDOR"), deref(e.Subject.UserID))
+	require.Nil(t, e.WeddingID)
+
+	b.exec(t, "", false, `delete from public.wedding_couples where wedding_id = $1 and user_id = $2`, id("W1"), id("COUPLE"))
+	e = b.one(t, event.MembershipRemoved)
+	require.Equal(t, "wedding_couples", e.Subject.Table)
+	require.Equal(t, id("COUPLE"), deref(e.Subject.UserID))
+	require.Equal(t, id("W1"), deref(e.WeddingID))
+
+	// A change that moves no membership emits nothing.
+	b.exec(t, "", false, `update public.conversation_participants set last_read_at = now() where conversation_id = $1`, id("C1"))
+	require.Empty(t, b.events(t, event.MembershipRemoved))
 }

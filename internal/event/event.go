@@ -37,13 +37,14 @@ const (
 	BreakerChanged      Type = "breaker.changed"       // a provider circuit breaker changed state
 	TaskUpdated         Type = "task.updated"          // a wedding coordination task changed
 	Heartbeat           Type = "heartbeat"             // the sidecar's own keep-the-slot-moving message
+	MembershipRemoved   Type = "membership.removed"    // a row that granted read access went away
 )
 
 // Types lists every known type, in a stable order.
 var Types = []Type{
 	MessageCreated, MessageRead, VendorStatusChanged, AvailabilityChanged, BookingUpdated,
 	ConnectionChanged, WebhookReceived, NotificationCreated, DeliveryUpdated, IntegrationFailed,
-	ConflictDetected, BreakerChanged, TaskUpdated, Heartbeat,
+	ConflictDetected, BreakerChanged, TaskUpdated, Heartbeat, MembershipRemoved,
 }
 
 // Known reports whether t is in the closed set.

@@ -76,6 +76,7 @@ func TestDefaultRules(t *testing.T) {
 		wedding = "wedding:" + weddingID
 		vendor  = "vendor:" + vendorID
 		user    = "user:" + userID
+		couple  = "couple:" + weddingID
 	)
 	for _, tc := range []struct {
 		typ          event.Type
@@ -88,17 +89,18 @@ func TestDefaultRules(t *testing.T) {
 		{typ: event.MessageRead, topics: []string{conv}},
 		{typ: event.VendorStatusChanged, topics: []string{wedding, vendor}, category: "status_change", integrations: []string{"webhook.outbound", "crm.push"}},
 		{typ: event.AvailabilityChanged, topics: []string{vendor}, category: "availability"},
-		{typ: event.BookingUpdated, topics: []string{vendor, wedding}, category: "booking", integrations: []string{"webhook.outbound", "availability.check"}},
+		{typ: event.BookingUpdated, topics: []string{vendor, couple}, category: "booking", integrations: []string{"webhook.outbound", "availability.check"}},
 		{typ: event.ConnectionChanged, topics: []string{vendor}},
 		{typ: event.WebhookReceived, integrations: []string{"inbox.process"}},
 		{typ: event.NotificationCreated, topics: []string{user}},
 		{typ: event.DeliveryUpdated, topics: []string{user}},
 		{typ: event.IntegrationFailed, topics: []string{vendor}, category: "integration_failure"},
-		{typ: event.ConflictDetected, topics: []string{vendor, wedding}, category: "conflict"},
+		{typ: event.ConflictDetected, topics: []string{vendor}, category: "conflict"},
 		{typ: event.BreakerChanged, category: "integration_failure"},
 		{typ: event.TaskUpdated, data: `{"critical":false}`, topics: []string{wedding}, category: "task"},
 		{typ: event.TaskUpdated, data: `{"critical":true}`, topics: []string{wedding}, category: "day_of_change"},
 		{typ: event.Heartbeat},
+		{typ: event.MembershipRemoved},
 	} {
 		t.Run(string(tc.typ)+tc.data, func(t *testing.T) {
 			t.Parallel()
@@ -195,21 +197,21 @@ func TestUnknownTypeIsCountedLoggedAndRoutedToNothing(t *testing.T) {
 func TestMissingIDSkipsOnlyThatTopic(t *testing.T) {
 	t.Parallel()
 	r, logs := newRouter(t)
-	ev := fullEvent(event.ConflictDetected, "")
+	ev := fullEvent(event.BookingUpdated, "")
 	ev.Subject.VendorID = nil
-	skippedVendor := func() float64 { return skipped(event.ConflictDetected, "vendor:{vendor_id}") }
+	skippedVendor := func() float64 { return skipped(event.BookingUpdated, "vendor:{vendor_id}") }
 	before := skippedVendor()
 
 	got := r.Route(ev)
-	require.Equal(t, []string{"wedding:" + weddingID}, got.Topics)
-	require.Equal(t, "conflict", got.Category, "the rest of the route still happens")
+	require.Equal(t, []string{"couple:" + weddingID}, got.Topics)
+	require.Equal(t, "booking", got.Category, "the rest of the route still happens")
 	require.Equal(t, before+1, skippedVendor())
 	require.Contains(t, logs.String(), "vendor:{vendor_id}")
 
 	// A malformed id is skipped the same way: no odd topic is ever built.
 	ev.Subject.VendorID = ptr("vendor-1:admin")
 	got = r.Route(ev)
-	require.Equal(t, []string{"wedding:" + weddingID}, got.Topics)
+	require.Equal(t, []string{"couple:" + weddingID}, got.Topics)
 	require.Equal(t, before+2, skippedVendor())
 }
 

@@ -25,6 +25,9 @@ type Routed struct {
 	Category string
 	// Integrations are the integration job kinds to enqueue, e.g. "webhook.outbound".
 	Integrations []string
+	// Recheck names the realtime channels to re-authorize (the embedded gateway closes those
+	// that lost read access); empty for most events.
+	Recheck Recheck
 }
 
 // Rule says what an event type routes to.
@@ -43,6 +46,9 @@ type Rule struct {
 	// Escalate, when set, replaces Category when the event's data has the boolean field
 	// Escalate.DataFlag set to true.
 	Escalate *Escalation
+	// Recheck, when set, makes Routed.Recheck name the channels whose read access the event
+	// may have removed (see recheckOf).
+	Recheck bool
 }
 
 // Escalation switches a rule's category on a boolean flag in the event's data.
@@ -199,6 +205,9 @@ func (r *Router) route(out *Routed) {
 	}
 	if len(rule.Integrations) > 0 {
 		out.Integrations = append([]string(nil), rule.Integrations...)
+	}
+	if rule.Recheck {
+		out.Recheck = recheckOf(ev)
 	}
 }
 

@@ -28,19 +28,34 @@ const DayOfFlag = "critical"
 
 // DefaultRules is the routing table: one row per event type in event.Types.
 // supabase-config/routes.md explains it for humans; a test keeps the two in step.
+//
+// Topics follow the SELECT policy of the event's row (supabase/migrations/*rls*.sql): a topic's
+// joiners (RLS on realtime.messages, 20261207000400_realtime_topics.sql) are exactly the
+// row's readers, so no one receives an event about a row they may not read. Clients cannot
+// broadcast on any of these topics (only on conversation:<id>:chatter), so none can be forged.
 var DefaultRules = []Rule{
+	// messages, conversation_participants: participants.
 	{Type: event.MessageCreated, Topics: []string{"conversation:{conversation_id}"}, Category: CategoryNewMessage, Integrations: []string{IntegrationWebhookOutbound}},
 	{Type: event.MessageRead, Topics: []string{"conversation:{conversation_id}"}},
+	// wedding_vendors, vendor_status_updates: whoever sees the wedding (the vendor's members do).
 	{Type: event.VendorStatusChanged, Topics: []string{"wedding:{wedding_id}", "vendor:{vendor_id}"}, Category: CategoryStatusChange, Integrations: []string{IntegrationWebhookOutbound, IntegrationCRMPush}},
+	// availability_blocks: the vendor's members.
 	{Type: event.AvailabilityChanged, Topics: []string{"vendor:{vendor_id}"}, Category: CategoryAvailability},
-	{Type: event.BookingUpdated, Topics: []string{"vendor:{vendor_id}", "wedding:{wedding_id}"}, Category: CategoryBooking, Integrations: []string{IntegrationWebhookOutbound, IntegrationAvailabilityCheck}},
+	// bookings: the vendor's members and the wedding's couple, not the wedding's other vendors.
+	{Type: event.BookingUpdated, Topics: []string{"vendor:{vendor_id}", "couple:{wedding_id}"}, Category: CategoryBooking, Integrations: []string{IntegrationWebhookOutbound, IntegrationAvailabilityCheck}},
+	// integration_connections: the vendor's members.
 	{Type: event.ConnectionChanged, Topics: []string{"vendor:{vendor_id}"}},
 	{Type: event.WebhookReceived, Integrations: []string{IntegrationInboxProcess}},
+	// notifications, deliveries: their user.
 	{Type: event.NotificationCreated, Topics: []string{"user:{user_id}"}},
 	{Type: event.DeliveryUpdated, Topics: []string{"user:{user_id}"}},
 	{Type: event.IntegrationFailed, Topics: []string{"vendor:{vendor_id}"}, Category: CategoryIntegrationFailure},
-	{Type: event.ConflictDetected, Topics: []string{"vendor:{vendor_id}", "wedding:{wedding_id}"}, Category: CategoryConflict},
+	// A conflict names the vendor's other commitments (bookings, busy blocks): its members only.
+	{Type: event.ConflictDetected, Topics: []string{"vendor:{vendor_id}"}, Category: CategoryConflict},
 	{Type: event.BreakerChanged, Category: CategoryIntegrationFailure},
+	// tasks: whoever sees the wedding.
 	{Type: event.TaskUpdated, Topics: []string{"wedding:{wedding_id}"}, Category: CategoryTask, Escalate: &Escalation{DataFlag: DayOfFlag, Category: CategoryDayOfChange}},
 	{Type: event.Heartbeat},
+	// Not broadcast: the embedded gateway re-checks the channels it may have closed to someone.
+	{Type: event.MembershipRemoved, Recheck: true},
 }

@@ -60,7 +60,7 @@ select ok(not tests.can_join('VENDOR', tests.topic('conversation', 'C1')), 'a ve
 select ok(not tests.can_join('OUTSIDER', tests.topic('conversation', 'C1')), 'an outsider may not join conversation:<id>');
 select ok(not tests.can_join('anon', tests.topic('conversation', 'C1')), 'anon may not join conversation:<id>');
 select ok(tests.can_join('OUTSIDER', tests.topic('conversation', 'C2')), 'the outsider may join their own conversation');
-select ok(tests.can_send('PARTICIPANT', tests.topic('conversation', 'C1'), 'broadcast'), 'a participant may broadcast (typing, receipts)');
+select ok(not tests.can_send('PARTICIPANT', tests.topic('conversation', 'C1'), 'broadcast'), 'a participant may not broadcast on the server topic (chatter: 80_realtime_topics)');
 select ok(tests.can_send('PARTICIPANT', tests.topic('conversation', 'C1'), 'presence'), 'a participant may track presence');
 select ok(not tests.can_send('OUTSIDER', tests.topic('conversation', 'C1'), 'broadcast'), 'an outsider may not broadcast to the conversation');
 select ok(not tests.can_send('VENDOR', tests.topic('conversation', 'C1'), 'presence'), 'a non-participant may not track presence there');
@@ -87,7 +87,7 @@ select ok(not tests.can_send('VENDOR', tests.topic('vendor', 'V1'), 'broadcast')
 -- user:<uuid>: that user only ------------------------------------------------------------------------
 select ok(tests.can_join('PARTICIPANT', tests.topic('user', 'PARTICIPANT')), 'a user may join user:<own id>');
 select ok(not tests.can_join('COUPLE', tests.topic('user', 'PARTICIPANT')), 'a user may not join another user''s topic');
-select ok(tests.can_send('PARTICIPANT', tests.topic('user', 'PARTICIPANT'), 'broadcast'), 'a user may broadcast to their own devices');
+select ok(not tests.can_send('PARTICIPANT', tests.topic('user', 'PARTICIPANT'), 'broadcast'), 'a user may not forge server events on their own topic');
 select ok(not tests.can_send('COUPLE', tests.topic('user', 'PARTICIPANT'), 'broadcast'), 'a user may not broadcast to another user');
 
 -- Malformed or foreign topics deny without raising ---------------------------------------------------

@@ -318,6 +318,7 @@ func TestMessageSentInOneTabAppearsInTheOtherWithoutReloadButNotForAnOutsider(t 
 	require.EqualValues(t, 0, res["outsiderCount"], "the outsider's tab showed the message")
 	require.Equal(t, false, res["outsiderSawText"])
 	require.Equal(t, "CHANNEL_ERROR", res["outsiderStatus"], "RLS must refuse the outsider's channel")
+	require.Equal(t, "", res["outsiderTyping"], "the outsider's tab saw someone typing")
 
 	// The message was written once, by the photographer, through rpc('send_message').
 	conn := connect(t)

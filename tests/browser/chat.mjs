@@ -1,6 +1,7 @@
 // Two tabs signed in as the seeded photographer and florist of one wedding, on a conversation
-// they both take part in, and a third tab of a vendor outside that wedding: a message typed
-// and sent in the first tab appears in the second without a reload, and never in the third.
+// they both take part in, and a third tab of a vendor outside that wedding: presence and a
+// typing indicator travel on the conversation's chatter topic; a message typed and sent in the
+// first tab appears in the second without a reload, and never in the third.
 import { base, env, launch, watch, shot, run } from './lib.mjs'
 
 const conversation = env('CONVERSATION')
@@ -25,6 +26,13 @@ run(async () => {
     await tabs.lena.locator('[data-testid="presence-user"]', { hasText: 'Sam Okafor' }).waitFor({ timeout: 20000 })
     await tabs.sam.locator('[data-testid="presence-user"]', { hasText: 'Lena Ortiz' }).waitFor({ timeout: 20000 })
 
+    await tabs.lena.locator('[data-testid="chatter-status"][data-status="SUBSCRIBED"]').waitFor({ timeout: 30000 })
+    await tabs.oscar.locator('[data-testid="chatter-status"][data-status="CHANNEL_ERROR"]').waitFor({ timeout: 30000 })
+    // Typing travels on the chatter topic: sam sees lena typing before she sends.
+    await tabs.lena.locator('[data-testid="vendor-message-input"]').fill('Arriving')
+    await tabs.sam.locator('[data-testid="typing"]', { hasText: 'Lena Ortiz typing' }).waitFor({ timeout: 20000 })
+    const outsiderTyping = await tabs.oscar.locator('[data-testid="typing"]').innerText()
+
     // A marker in the florist's tab survives only if the page is not reloaded.
     await tabs.sam.evaluate(() => { window.__noReload = 'still here' })
     const text = `Arriving at Thornbury at 08:40 (browser test ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)})`
@@ -43,6 +51,7 @@ run(async () => {
     return {
       text, receivedMs, noReload, outsiderCount, outsiderSawText: outsiderBody.includes(text),
       outsiderStatus: await status(tabs.oscar).getAttribute('data-status'),
+      outsiderTyping,
       errors,
     }
   } finally {

@@ -1,9 +1,10 @@
-// Client-to-client broadcast with ack: true, acknowledged over vsn 2.0.0 (sent as binary
+// Client-to-client broadcast (on the conversation's chatter topic, the one clients may send
+// on) with ack: true, acknowledged over vsn 2.0.0 (sent as binary
 // kind 3, received as binary kind 4) and over vsn 1.0.0 (JSON text).
 import { check, client, env, join, run, subscribed, waitFor } from './lib.mjs'
 
 run(async () => {
-  const topic = `conversation:${env('CONVERSATION_ID')}`
+  const topic = `conversation:${env('CONVERSATION_ID')}:chatter`
   const config = { private: true, broadcast: { ack: true, self: false } }
   const v2 = client('ava', env('AVA_TOKEN')) // supabase-js 2.119 defaults to 2.0.0
   const v2b = client('lena', env('LENA_TOKEN'))

@@ -86,13 +86,13 @@ export function client(name, token, { vsn } = {}) {
 }
 
 // join subscribes c to topic with config and records what happens: broadcasts by event,
-// statuses (SUBSCRIBED, CHANNEL_ERROR, CLOSED, …) with their errors, system messages. Like
-// Supabase's docs for private channels say, it first awaits realtime.setAuth(), so the join
-// carries the user's token rather than the anon key.
+// statuses (SUBSCRIBED, CHANNEL_ERROR, CLOSED, …) with their errors and first times (at), system
+// messages. Like Supabase's docs for private channels say, it first awaits
+// realtime.setAuth(), so the join carries the user's token rather than the anon key.
 export async function join(c, topic, config = {}, { events = ['*'], presence = false } = {}) {
   await c.supabase.realtime.setAuth()
   const ch = c.supabase.channel(topic, { config })
-  const rec = { channel: ch, broadcasts: [], statuses: [], errors: [], system: [], presence: { joins: [], leaves: [] } }
+  const rec = { channel: ch, broadcasts: [], statuses: [], at: {}, errors: [], system: [], presence: { joins: [], leaves: [] } }
   for (const event of events) {
     ch.on('broadcast', { event }, (msg) => rec.broadcasts.push(msg))
   }
@@ -103,6 +103,7 @@ export async function join(c, topic, config = {}, { events = ['*'], presence = f
   }
   ch.subscribe((status, err) => {
     rec.statuses.push(status)
+    rec.at[status] ??= Date.now() // when the status was first seen
     if (err) rec.errors.push(err.message)
   })
   rec.count = (status) => rec.statuses.filter((s) => s === status).length

@@ -382,7 +382,7 @@ func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
 		n := runNode(t, "replay.mjs", with(
 			"AVA_TOKEN", token(t, who["ava"], time.Hour), "NOAH_TOKEN", token(t, who["noah"], time.Hour),
 			"LENA_TOKEN", token(t, who["lena"], time.Hour), "OSCAR_TOKEN", token(t, who["oscar"], time.Hour),
-			"CHATTER_TOPIC", "conversation:"+seedConversation))
+			"CHATTER_TOPIC", "conversation:"+seedConversation+":chatter"))
 		// write sends n messages as lena and waits until the sidecar stored their broadcasts:
 		// what a client missed is what was stored while it was away.
 		write := func(n int, what string, author ...string) []string {
@@ -411,6 +411,33 @@ func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
 		require.EqualValues(t, 10, ev["replayed"])
 	})
 
+	t.Run("forgery", func(t *testing.T) {
+		n := runNode(t, "forgery.mjs", with(
+			"LENA_TOKEN", token(t, who["lena"], time.Hour), "AVA_TOKEN", token(t, who["ava"], time.Hour),
+			"LENA_ID", who["lena"].id, "LENA_VENDOR_ID", who["lena"].vendor))
+		n.expect("forged")
+		var task, notification string
+		dbExec(t, dbURL, `update public.tasks set status = case when status = 'done' then 'todo' else 'done' end
+			where id = (select id from public.tasks where wedding_id = $1 order by id limit 1) returning id::text`, []any{seedWedding}, &task)
+		dbExec(t, dbURL, `insert into public.availability_blocks (vendor_id, starts_at, ends_at) values ($1, '2027-08-01 10:00Z', '2027-08-01 12:00Z') returning id::text`, []any{who["lena"].vendor}, new(string))
+		dbExec(t, dbURL, `insert into public.notifications (user_id, wedding_id, category, title) values ($1, $2, 'new_message', 'Forgery test') returning id::text`, []any{who["lena"].id, seedWedding}, &notification)
+		n.reply(map[string]string{"message_id": sendMessage(t, dbURL, who["noah"].id, seedConversation, "the real message"), "task_id": task, "notification_id": notification})
+		ev := n.finish()
+		t.Logf("forgery: %v", ev)
+	})
+
+	t.Run("bookings", func(t *testing.T) {
+		n := runNode(t, "bookings.mjs", with(
+			"LENA_TOKEN", token(t, who["lena"], time.Hour), "AVA_TOKEN", token(t, who["ava"], time.Hour),
+			"PRIYA_TOKEN", token(t, who["priya"], time.Hour), "LENA_VENDOR_ID", who["lena"].vendor, "PRIYA_VENDOR_ID", who["priya"].vendor))
+		n.expect("subscribed")
+		var booking, task string
+		dbExec(t, dbURL, `update public.bookings set title = title || ' (updated)' where vendor_id = $1 and wedding_id = $2 returning id::text`, []any{who["lena"].vendor, seedWedding}, &booking)
+		dbExec(t, dbURL, `update public.tasks set title = title || '.' where id = (select id from public.tasks where wedding_id = $1 order by id limit 1) returning id::text`, []any{seedWedding}, &task)
+		n.reply(map[string]string{"booking_id": booking, "task_id": task})
+		t.Logf("bookings: %v", n.finish())
+	})
+
 	t.Run("tokens", func(t *testing.T) {
 		expired, err := auth.MintUser(auth.DevJWTSecret, auth.UserToken{UserID: who["ava"].id, IssuedAt: time.Now().Add(-2 * time.Hour), TTL: time.Hour})
 		require.NoError(t, err)
@@ -424,6 +451,29 @@ func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
 		n.reply(map[string]string{"message_id": sendMessage(t, dbURL, who["noah"].id, seedConversation, "still there?")})
 		n.finish()
 	})
+
+	// Last: it removes lena from the seeded conversation.
+	t.Run("removal", func(t *testing.T) {
+		n := runNode(t, "removal.mjs", with("LENA_TOKEN", token(t, who["lena"], time.Hour), "AVA_TOKEN", token(t, who["ava"], time.Hour)))
+		n.expect("subscribed")
+		var gone string
+		dbExec(t, dbURL, `delete from public.conversation_participants where conversation_id = $1 and user_id = $2 returning id::text`, []any{seedConversation, who["lena"].id}, &gone)
+		n.reply(map[string]int64{"committed_at_ms": time.Now().UnixMilli()})
+		n.expect("closed")
+		n.reply(map[string]string{"message_id": sendMessage(t, dbURL, who["noah"].id, seedConversation, "after lena left")})
+		ev := n.finish()
+		t.Logf("removal: closed %v ms after the commit", ev["lag_ms"])
+	})
+}
+
+// dbExec runs one statement as the database owner (a backend), committed, scanning one row
+// into dst.
+func dbExec(t *testing.T, dbURL, sql string, args []any, dst ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	require.NoError(t, conn.QueryRow(t.Context(), sql, args...).Scan(dst...), sql)
 }
 
 // TestClientsReconnectAfterSidecarRestart kills `vendorhub run` (gateway on) under connected

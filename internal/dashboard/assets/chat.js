@@ -1,7 +1,8 @@
 // /demo/vendor-connections: a conversation through the browser build of supabase-js, exactly as
-// the Next.js frontend does it against hosted Supabase: a private Realtime channel per
-// conversation (authorized by RLS), broadcast events "message.created", presence for who is
-// online, and rpc('send_message') to post.
+// the Next.js frontend does it against hosted Supabase: the conversation's private server topic
+// (authorized by RLS; only the server broadcasts there) for "message.created", its chatter
+// topic "conversation:<id>:chatter" (the one topic clients may broadcast on) for presence and
+// typing indicators, and rpc('send_message') to post.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("demo-config").textContent);
@@ -18,7 +19,7 @@
     return d.toISOString().replace(/\.\d+Z$/, "Z").replace("T", " ");
   }
   function add(id, senderId, body, createdAt) {
-    if (id && list.querySelector('[data-message-id="' + id + '"]')) { return; } // already shown
+    if (id && list.querySelector('[data-message-id="' + id + '"]')) { return null; } // already shown
     var li = document.createElement("li");
     li.dataset.testid = "message-item";
     li.setAttribute("data-testid", "message-item");
@@ -35,6 +36,7 @@
     li.append(who, text, t);
     list.append(li);
     list.scrollTop = list.scrollHeight;
+    return li;
   }
   function setStatus(s, detail) {
     statusEl.textContent = s.toLowerCase().replace(/_/g, " ");
@@ -61,7 +63,7 @@
   function joinConfig() {
     return {
       broadcast: { ack: false, self: false, replay: { since: lastSeen - REPLAY_MARGIN_MS, limit: 25 } },
-      presence: { key: cfg.userId, enabled: true },
+      presence: { enabled: false }, // presence lives on the chatter topic
       postgres_changes: [],
       private: true
     };
@@ -75,11 +77,38 @@
       if (p.key && seenKeys[p.key]) { return; }
       if (p.key) { seenKeys[p.key] = true; }
       var d = p.data || {};
-      add(d.message_id, d.sender_id, d.body_preview || "", d.created_at);
-      if (msg.meta && msg.meta.replayed) { list.lastChild.dataset.replayed = "true"; }
+      var li = add(d.message_id, d.sender_id, d.body_preview || "", d.created_at);
+      if (li && msg.meta && msg.meta.replayed) { li.dataset.replayed = "true"; }
+      setTyping(d.sender_id, false);
+    })
+    .subscribe(function (status, err) {
+      setStatus(status, err && err.message);
+    });
+
+  var typingEl = document.getElementById("typing");
+  var chatterStatusEl = document.getElementById("chatter-status");
+  var typing = {}; // user id → time of their last "typing" broadcast
+  function renderTyping() {
+    var who = Object.keys(typing).filter(function (id) { return Date.now() - typing[id] < 5000; });
+    typingEl.textContent = who.length ? who.map(function (id) { return names[id] || "someone"; }).join(", ") + " typing…" : "";
+  }
+  function setTyping(userId, on) {
+    if (!userId || userId === cfg.userId) { return; }
+    if (on) { typing[userId] = Date.now(); } else { delete typing[userId]; }
+    renderTyping();
+  }
+  setInterval(renderTyping, 1000);
+
+  var chatter = client.channel("conversation:" + cfg.conversationId + ":chatter", {
+    config: { private: true, presence: { key: cfg.userId } }
+  });
+  chatter
+    .on("broadcast", { event: "typing" }, function (msg) {
+      var p = msg.payload || {};
+      setTyping(p.user_id, p.typing !== false);
     })
     .on("presence", { event: "sync" }, function () {
-      var state = channel.presenceState();
+      var state = chatter.presenceState();
       presenceEl.textContent = "";
       Object.keys(state).sort().forEach(function (key) {
         var meta = state[key][0] || {};
@@ -92,11 +121,21 @@
       });
     })
     .subscribe(function (status, err) {
-      setStatus(status, err && err.message);
+      chatterStatusEl.textContent = status.toLowerCase().replace(/_/g, " ");
+      chatterStatusEl.dataset.status = status;
+      chatterStatusEl.title = (err && err.message) || "";
       if (status === "SUBSCRIBED") {
-        channel.track({ user_id: cfg.userId, name: cfg.userName, online_at: new Date().toISOString() });
+        chatter.track({ user_id: cfg.userId, name: cfg.userName, online_at: new Date().toISOString() });
       }
     });
+
+  // Typing indicator: at most one broadcast every 2 s while typing.
+  var lastTyping = 0;
+  input.addEventListener("input", function () {
+    if (Date.now() - lastTyping < 2000 || !input.value.trim()) { return; }
+    lastTyping = Date.now();
+    chatter.send({ type: "broadcast", event: "typing", payload: { user_id: cfg.userId, typing: true } });
+  });
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -112,6 +151,8 @@
       }
       var m = res.data;
       add(m.id, m.sender_id, m.body, m.created_at);
+      lastTyping = 0;
+      chatter.send({ type: "broadcast", event: "typing", payload: { user_id: cfg.userId, typing: false } });
       input.value = "";
       input.focus();
     });

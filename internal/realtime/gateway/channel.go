@@ -34,60 +34,69 @@ type channel struct {
 	expTimer *time.Timer
 	closed   bool
 	detached bool
-	// holding is set while a join's replay is read and sent: live broadcasts wait in held
-	// and follow the replayed ones, without those already replayed.
-	holding bool
-	held    []*delivery
+	// Broadcasts wait in held while the channel is suspended (suspended counts pending
+	// re-checks: held ones are sent if access remains, dropped if not; presence diffs are
+	// skipped and the whole state resent on resumption) or while its join's replay is read
+	// and sent (replaying: held ones follow the replay, without those it already sent).
+	suspended int
+	replaying bool
+	held      []*delivery
 }
 
-// offer queues broadcast d for ch if ch may read broadcasts, or holds it while ch's replay
-// is being sent. It reports whether d was queued or held.
+// offer sends broadcast d to the channel if it may read broadcasts, holding it while the
+// channel is suspended or replaying. It reports whether d was queued or held.
 func (ch *channel) offer(d *delivery) bool {
 	c := ch.conn
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if ch.closed || (ch.key.private && !ch.read[extensionBroadcast]) {
-		c.mu.Unlock()
 		return false
 	}
-	if ch.holding {
+	if ch.suspended > 0 || ch.replaying {
 		if len(ch.held) >= c.gw.cfg.SendQueue {
-			c.mu.Unlock()
-			return false // as a full send queue would: the socket is closed when replay ends
+			return false // as full as a slow consumer's queue: dropped
 		}
 		ch.held = append(ch.held, d)
-		c.mu.Unlock()
 		return true
 	}
-	c.mu.Unlock()
 	f, ok := d.frameFor(c.v2)
-	return ok && c.push(f)
+	return ok && c.push(f) // under c.mu, so a flush of held broadcasts keeps the order
 }
 
-// release ends holding: it queues the held broadcasts that were not replayed (by event key
-// or stored id), in order, before any later one.
-func (ch *channel) release(replayed map[string]bool) {
+// flushHeldLocked (under c.mu) sends the held broadcasts once nothing holds them any more,
+// except those skip names by event key or stored id.
+func (ch *channel) flushHeldLocked(skip map[string]bool) {
 	c := ch.conn
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	overflow := len(ch.held) >= c.gw.cfg.SendQueue
+	if ch.suspended > 0 || ch.replaying || ch.closed {
+		return
+	}
 	for _, d := range ch.held {
-		if replayed[payloadKey(d.user.payload)] || replayed[metaIDOf(d.user.meta)] {
+		if skip[payloadKey(d.user.payload)] || skip[metaIDOf(d.user.meta)] || !ch.read[extensionBroadcast] && ch.key.private {
 			continue
 		}
 		if f, ok := d.frameFor(c.v2); ok {
 			c.push(f)
 		}
 	}
-	ch.holding, ch.held = false, nil
-	if overflow {
-		go c.closeNow() // held more than the send queue: a slow consumer, as push would judge
-	}
+	ch.held = nil
 }
 
-func (ch *channel) readsBroadcast() bool {
+// endReplay releases the broadcasts held during the join's replay, without those replayed.
+func (ch *channel) endReplay(replayed map[string]bool) {
 	ch.conn.mu.Lock()
 	defer ch.conn.mu.Unlock()
-	return !ch.closed && (!ch.key.private || ch.read[extensionBroadcast])
+	ch.replaying = false
+	if ch.suspended > 0 {
+		kept := ch.held[:0]
+		for _, d := range ch.held {
+			if !replayed[payloadKey(d.user.payload)] && !replayed[metaIDOf(d.user.meta)] {
+				kept = append(kept, d)
+			}
+		}
+		ch.held = kept
+		return
+	}
+	ch.flushHeldLocked(replayed)
 }
 
 func (ch *channel) subject() string {
@@ -99,7 +108,7 @@ func (ch *channel) subject() string {
 func (ch *channel) readsPresence() bool {
 	ch.conn.mu.Lock()
 	defer ch.conn.mu.Unlock()
-	return !ch.closed && ch.presenceOn && (!ch.key.private || ch.read[extensionPresence])
+	return !ch.closed && ch.suspended == 0 && ch.presenceOn && (!ch.key.private || ch.read[extensionPresence])
 }
 
 // reply sends phx_reply {status, response} echoing the push's refs.
@@ -255,6 +264,7 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		presenceOn: bool(p.Config.Presence.Enabled), presKey: presenceKey(p.Config.Presence.Key),
 		token: token, claims: claims, read: map[string]bool{extensionBroadcast: true, extensionPresence: true},
 		write: map[string]*bool{}}
+	gen := c.gw.recheckGen.Load()
 	if ch.key.private {
 		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn)
 		if err != nil {
@@ -275,11 +285,11 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		ch.read = read
 	}
 	// Live broadcasts arriving while the replay is read wait behind it.
-	ch.holding = p.Config.Broadcast.Replay != nil
+	ch.replaying = p.Config.Broadcast.Replay != nil
 	// The room is set before the channel is visible to anyone else and never changes.
 	ch.room = c.gw.hub.join(ch)
 	var replay []StoredMessage
-	if ch.holding {
+	if ch.replaying {
 		rctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
 		replay, err = c.gw.cfg.Store.Replay(rctx, sub, since, replayLimit)
 		cancel()
@@ -294,11 +304,19 @@ func (c *conn) join(ctx context.Context, in inbound) {
 	c.mu.Lock()
 	c.channels[in.topic] = ch // only this goroutine adds channels: the topic is still free
 	ch.armExpiry()
+	// A membership change published while the probe ran may have missed this channel.
+	overlapped := ch.key.private && c.gw.recheckGen.Load() != gen
+	if overlapped {
+		ch.suspended++
+	}
 	c.mu.Unlock()
+	if overlapped {
+		c.gw.queueRecheck(ch)
+	}
 	metricJoins.WithLabelValues("ok").Inc()
 
 	c.reply(in, "ok", map[string]any{"postgres_changes": echoBindings(p.Config.PostgresChanges)})
-	if ch.holding {
+	if ch.replaying {
 		replayed := make(map[string]bool, 2*len(replay))
 		for _, m := range replay {
 			replayed[m.ID] = true
@@ -311,7 +329,7 @@ func (c *conn) join(ctx context.Context, in inbound) {
 			}
 		}
 		metricReplayed.Add(float64(len(replay)))
-		ch.release(replayed)
+		ch.endReplay(replayed)
 	}
 	if ch.readsPresence() {
 		c.push(frame{data: encodeText(c.v2, ch.joinRef, nil, ch.wireTopic, "presence_state", ch.room.state())})
@@ -391,6 +409,7 @@ func (c *conn) closeChannel(ch *channel, ext, message string) {
 		return
 	}
 	ch.closed = true
+	ch.held = nil
 	if ch.expTimer != nil {
 		ch.expTimer.Stop()
 	}

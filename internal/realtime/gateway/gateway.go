@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,6 +45,10 @@ type Gateway struct {
 	closed  bool
 	janitor sync.Once
 	stop    chan struct{}
+
+	// recheckGen counts re-checks; a join whose probe overlapped one is re-checked too.
+	recheckGen atomic.Int64
+	recheck    rechecker
 }
 
 // New returns a Gateway.

@@ -134,6 +134,18 @@ func (b *testBundle) joinConv(t *testing.T, c *rtclient.Client, tok string, cfg 
 	return ch
 }
 
+// joinTopic joins a private topic with tok.
+func (b *testBundle) joinTopic(t *testing.T, c *rtclient.Client, topic, tok string, cfg rtclient.JoinConfig) *rtclient.Channel {
+	t.Helper()
+	cfg.Private, cfg.AccessToken = true, tok
+	ch, err := c.Join(tctx(t), topic, cfg)
+	require.NoError(t, err)
+	return ch
+}
+
+// chatter is the conversation's client-to-client topic.
+func (b *testBundle) chatter() string { return "conversation:" + b.fx.conversation + ":chatter" }
+
 // nextBroadcast returns the next broadcast on ch.
 func nextBroadcast(t *testing.T, ch *rtclient.Channel) rtclient.Message {
 	t.Helper()
@@ -252,11 +264,11 @@ func TestBroadcastSelfAckAndBinary(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
 	ctx := tctx(t)
-	topic := "conversation:" + b.fx.conversation
+	topic := b.chatter() // clients broadcast on the chatter topic only
 	aliceC := b.dial(t, "2.0.0")
-	alice := b.joinConv(t, aliceC, b.fx.aliceTok, rtclient.JoinConfig{Ack: true}) // self:false
-	bob := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.bobTok, rtclient.JoinConfig{Self: true, Ack: true})
-	bobV1 := b.joinConv(t, b.dial(t, "1.0.0"), b.fx.bobTok, rtclient.JoinConfig{})
+	alice := b.joinTopic(t, aliceC, topic, b.fx.aliceTok, rtclient.JoinConfig{Ack: true}) // self:false
+	bob := b.joinTopic(t, b.dial(t, "2.0.0"), topic, b.fx.bobTok, rtclient.JoinConfig{Self: true, Ack: true})
+	bobV1 := b.joinTopic(t, b.dial(t, "1.0.0"), topic, b.fx.bobTok, rtclient.JoinConfig{})
 
 	// Binary kind 3 with ack: acknowledged; bob (2.0.0) gets kind 4, the 1.0.0 socket gets text.
 	require.NoError(t, alice.BroadcastBinary(ctx, "typing", map[string]any{"who": "alice", "ü": "wörld"}, nil, true))
@@ -314,6 +326,20 @@ func TestPrivateWriteDeniedIsSilent(t *testing.T) {
 	require.NoError(t, carolC.Heartbeat(ctx))
 	b.marker(t, topic, "no-forgery")
 	requireMarker(t, carol, "no-forgery")
+
+	// A participant cannot forge message.created on the conversation topic either (server
+	// events only); the other participant gets the server's next event and nothing before it.
+	conv := "conversation:" + b.fx.conversation
+	aliceC := b.dial(t, "2.0.0")
+	alice := b.joinConv(t, aliceC, b.fx.aliceTok, rtclient.JoinConfig{Ack: true, Self: true})
+	bob := b.joinConv(t, b.dial(t, "1.0.0"), b.fx.bobTok, rtclient.JoinConfig{})
+	require.NoError(t, alice.Broadcast(ctx, "message.created", map[string]string{"forged": "yes"}, false))
+	require.NoError(t, aliceC.Heartbeat(ctx))
+	b.marker(t, conv, "server")
+	requireMarker(t, bob, "server")
+	requireMarker(t, alice, "server")
+	// Presence is still allowed there: it cannot forge a broadcast.
+	require.NoError(t, alice.Track(ctx, map[string]string{"online": "yes"}))
 }
 
 func TestPresence(t *testing.T) {
@@ -573,16 +599,22 @@ func TestREST(t *testing.T) {
 	// anon may not write to a private topic: skipped, still 202.
 	st, _ = post(gateway.BroadcastPath+"?apikey=x&vsn=2.0.0", auth.DevAnonKey, "application/json", batch(conv, true, "anon"))
 	require.Equal(t, http.StatusAccepted, st)
-	// A participant may.
+	// A participant may not write to the conversation's server topic: skipped, still 202.
 	st, _ = post(gateway.BroadcastPath, b.fx.bobTok, "application/json", batch(conv, true, "bob"))
 	require.Equal(t, http.StatusAccepted, st)
-	m := nextBroadcast(t, alice)
-	require.JSONEq(t, `{"tag":"bob"}`, string(m.UserPayload))
-	// The service role may write anywhere.
+	// The service role may write anywhere: the first broadcast alice gets is the service's.
 	st, _ = post(gateway.BroadcastPath, auth.DevServiceRoleKey, "application/json", batch(conv, true, "service"))
 	require.Equal(t, http.StatusAccepted, st)
-	m = nextBroadcast(t, alice)
+	m := nextBroadcast(t, alice)
 	require.JSONEq(t, `{"tag":"service"}`, string(m.UserPayload))
+	// The participant may write to the chatter topic.
+	aliceChatter := b.joinTopic(t, b.dial(t, "2.0.0"), b.chatter(), b.fx.aliceTok, rtclient.JoinConfig{})
+	st, _ = post(gateway.BroadcastPath, b.fx.bobTok, "application/json", batch(b.chatter(), true, "bob"))
+	require.Equal(t, http.StatusAccepted, st)
+	m = nextBroadcast(t, aliceChatter)
+	require.JSONEq(t, `{"tag":"bob"}`, string(m.UserPayload))
+	st, _ = post("/realtime/v1/api/broadcast/"+conv+"/events/message.created?private=true", b.fx.bobTok, "application/json", `{"forged":true}`)
+	require.Equal(t, http.StatusForbidden, st, "single REST broadcast to a server topic is refused too")
 	// Public broadcast with the anon key.
 	st, _ = post(gateway.BroadcastPath, auth.DevAnonKey, "application/json", batch("lobby", false, "hello"))
 	require.Equal(t, http.StatusAccepted, st)

@@ -42,4 +42,8 @@ var (
 		Name: "vendorhub_gateway_persisted_total",
 		Help: "Client broadcasts sent with persist, by result (stored, refused, error).",
 	}, []string{"result"})
+	metricRechecks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_rechecks_total",
+		Help: "Channels re-authorized after a membership change, by result (kept, closed, error).",
+	}, []string{"result"})
 )

@@ -162,8 +162,16 @@ func TestPersistedClientBroadcast(t *testing.T) {
 	b := setup(t, func(c *gateway.Config) { c.Store = &gateway.PGStore{Pool: c.Authorizer.(*gateway.PGAuthorizer).Pool} })
 	ctx := tctx(t)
 	since := time.Now().Add(-time.Second).UnixMilli()
-	alice := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{Ack: true})
-	bob := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.bobTok, rtclient.JoinConfig{})
+	// Clients write on the conversation's chatter topic (the conversation topic is the server's).
+	chatter := "conversation:" + b.fx.conversation + ":chatter"
+	join := func(tok string, cfg rtclient.JoinConfig) *rtclient.Channel {
+		cfg.Private, cfg.AccessToken = true, tok
+		ch, err := b.dial(t, "2.0.0").Join(ctx, chatter, cfg)
+		require.NoError(t, err)
+		return ch
+	}
+	alice := join(b.fx.aliceTok, rtclient.JoinConfig{Ack: true})
+	bob := join(b.fx.bobTok, rtclient.JoinConfig{})
 	require.NoError(t, alice.BroadcastBinaryMeta(ctx, "note", map[string]any{"text": "kept"}, nil, json.RawMessage(`{"persist":true}`), true))
 	m := nextBroadcast(t, bob)
 	require.JSONEq(t, `{"text":"kept"}`, string(m.UserPayload))
@@ -172,7 +180,7 @@ func TestPersistedClientBroadcast(t *testing.T) {
 	require.NotEmpty(t, meta.ID, "a stored broadcast carries its row id live too")
 
 	// A later joiner gets it replayed.
-	late := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.bobTok, rtclient.JoinConfig{Replay: map[string]any{"since": since}})
+	late := join(b.fx.bobTok, rtclient.JoinConfig{Replay: map[string]any{"since": since}})
 	m = nextBroadcast(t, late)
 	require.JSONEq(t, `{"text":"kept"}`, string(m.UserPayload))
 	require.JSONEq(t, fmt.Sprintf(`{"replayed":true,"id":%q}`, meta.ID), string(m.Meta))

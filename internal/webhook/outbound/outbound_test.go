@@ -65,6 +65,7 @@ type testBundle struct {
 	db       *pgtest.DB
 	keyring  *secret.Keyring
 	vendor   string
+	wedding  string // a wedding vendor is connected to (booked)
 	member   string // a user who owns vendor (outbound webhooks are owner-only)
 	endpoint string
 	receiver *providerfake.WebhookReceiver
@@ -87,6 +88,9 @@ func setup(t *testing.T) *testBundle {
 	require.NoError(t, err)
 	require.NoError(t, db.Pool.QueryRow(ctx, `insert into public.vendors (name, kind) values ('Hook Florist', 'florist') returning id`).Scan(&b.vendor))
 	_, err = db.Pool.Exec(ctx, `insert into public.vendor_members (vendor_id, user_id, role) values ($1, $2, 'owner')`, b.vendor, b.member)
+	require.NoError(t, err)
+	require.NoError(t, db.Pool.QueryRow(ctx, `insert into public.weddings (title, wedding_date) values ('Hook wedding', '2027-06-12') returning id`).Scan(&b.wedding))
+	_, err = db.Pool.Exec(ctx, `insert into public.wedding_vendors (wedding_id, vendor_id, status) values ($1, $2, 'booked')`, b.wedding, b.vendor)
 	require.NoError(t, err)
 
 	b.receiver = providerfake.NewWebhookReceiver()
@@ -122,12 +126,14 @@ func (b *testBundle) statusChanged() route.Routed {
 	}
 }
 
+// messageCreated is a message in a conversation of the bundle's wedding.
 func (b *testBundle) messageCreated(participants ...string) route.Routed {
 	conv := uuid.NewString()
+	w := b.wedding
 	key := event.Key{CommitLSN: b.lsn.Add(0x100), Index: 1}
 	return route.Routed{
 		Event: event.Event{Key: key, Envelope: event.Envelope{ID: uuid.NewString(), Type: event.MessageCreated,
-			OccurredAt: b.clock.Now(), Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants}}},
+			OccurredAt: b.clock.Now(), WeddingID: &w, Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants}}},
 		Integrations: []string{route.IntegrationWebhookOutbound},
 	}
 }
@@ -633,4 +639,48 @@ func TestFailingEndpointOpensItsBreakerOthersKeepReceiving(t *testing.T) {
 	require.Equal(t, map[string]int{outbound.MessageID(first.Key): 1, outbound.MessageID(second.Key): 1}, b.receiver.Accepted())
 	require.Equal(t, 3, b.count(t, `select attempts from public.webhook_deliveries where endpoint_id = $1 and event_key = $2`,
 		b.endpoint, first.Key.String()), "two failures, then the success: the put-off runs were not attempts")
+}
+
+// Outbound events reach only the vendors that may read them in the event's wedding: a vendor
+// not connected to the wedding (or declined) receives nothing, even through a member who takes
+// part in the conversation for another vendor; the connected vendor receives it.
+func TestOutboundScopedToConnectedVendors(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var other, declined string
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `insert into public.vendors (name, kind) values ('Second Job Bakery', 'baker') returning id`).Scan(&other))
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `insert into public.vendors (name, kind) values ('Declined Band', 'band') returning id`).Scan(&declined))
+	declinedMember := uuid.NewString()
+	_, err := b.db.Pool.Exec(ctx, `
+insert into auth.users (id, email) values ($1, 'band@declined.test');
+`, declinedMember)
+	require.NoError(t, err)
+	// b.member also works for the other vendor, which is not connected to the wedding.
+	_, err = b.db.Pool.Exec(ctx, `insert into public.vendor_members (vendor_id, user_id, role) values ($1, $2, 'owner'), ($3, $4, 'owner')`,
+		other, b.member, declined, declinedMember)
+	require.NoError(t, err)
+	_, err = b.db.Pool.Exec(ctx, `insert into public.wedding_vendors (wedding_id, vendor_id, status) values ($1, $2, 'declined')`, b.wedding, declined)
+	require.NoError(t, err)
+	for _, v := range []string{other, declined} {
+		_, err = b.db.Pool.Exec(ctx, `insert into public.webhook_endpoints (vendor_id, url) values ($1, $2)`, v, b.receiver.URL()+"/hooks/"+v)
+		require.NoError(t, err)
+	}
+	deliveries := func(vendor string) int {
+		return b.count(t, `select count(*) from public.webhook_deliveries where vendor_id = $1`, vendor)
+	}
+
+	msg := b.messageCreated(b.member, declinedMember) // b.member takes part for b.vendor
+	otherStatus := b.statusChanged()
+	otherStatus.WeddingID, otherStatus.Subject.VendorID = &b.wedding, &other // about a vendor not connected to the wedding
+	ownStatus := b.statusChanged()
+	ownStatus.WeddingID = &b.wedding
+	noWedding := b.messageCreated(b.member)
+	noWedding.WeddingID = nil // a message always has a wedding; without one no vendor is a party
+	b.handOff(t, riverInsertOnly(t, b), msg, otherStatus, ownStatus, noWedding)
+
+	require.Equal(t, 2, deliveries(b.vendor), "the connected vendor gets the message and its own status change")
+	require.Equal(t, 1, b.count(t, `select count(*) from public.webhook_deliveries where vendor_id = $1 and event_key = $2`, b.vendor, msg.Key.String()))
+	require.Zero(t, deliveries(other), "a vendor not connected to the wedding gets nothing, though its member is in the conversation")
+	require.Zero(t, deliveries(declined), "a declined vendor gets nothing")
 }

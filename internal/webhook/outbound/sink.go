@@ -76,21 +76,28 @@ func Body(ev event.Event) ([]byte, error) {
 }
 
 // A delivery is created for each enabled endpoint subscribed to the event's type, of every
-// vendor the event concerns: the subject's vendor, or (messages) the vendors whose members take
-// part in the conversation. Endpoints of an integration connection (connection_id set) get
-// only what their connector enqueues (Enqueue), never the generic events.
+// vendor that may read the event's row and, when the event belongs to a wedding, is connected
+// to that wedding (public.wedding_vendors, in any status but declined):
+//   - the subject's vendor (its own connection, booking, status update);
+//   - for messages (no subject vendor), the vendors that are a party to the conversation: a
+//     participant is one of their members AND the vendor is connected to the conversation's
+//     wedding. A member's other vendors, not connected to that wedding, get nothing: a person
+//     working for two vendors does not leak one's client messages to the other's endpoint.
+//
+// Endpoints of an integration connection (connection_id set) get only what their connector
+// enqueues (Enqueue), never the generic events.
 const enqueueSQL = `
 with ev as (
-  select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[], $8::text[])
-    as e(key, id, type, occurred_at, vendor_id, participants, message_id, body)
+  select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::uuid[])
+    as e(key, id, type, occurred_at, vendor_id, participants, message_id, body, wedding_id)
 ),
 targets as (
-  select e.key, e.id, e.type, e.occurred_at, e.message_id, e.body, e.vendor_id as target
+  select e.key, e.id, e.type, e.occurred_at, e.message_id, e.body, e.wedding_id, e.vendor_id as target
   from ev e where e.vendor_id is not null
   union
-  select e.key, e.id, e.type, e.occurred_at, e.message_id, e.body, m.vendor_id
+  select e.key, e.id, e.type, e.occurred_at, e.message_id, e.body, e.wedding_id, m.vendor_id
   from ev e
-  join public.vendor_members m on e.vendor_id is null
+  join public.vendor_members m on e.vendor_id is null and e.wedding_id is not null
    and m.user_id::text = any (string_to_array(nullif(e.participants, ''), ','))
 )
 insert into public.webhook_deliveries (endpoint_id, vendor_id, event_key, event_id, event_type, occurred_at, message_id, body)
@@ -98,6 +105,9 @@ select ep.id, ep.vendor_id, t.key, t.id, t.type, t.occurred_at, t.message_id, t.
 from targets t
 join public.webhook_endpoints ep on ep.vendor_id = t.target and ep.enabled and ep.connection_id is null
  and (cardinality(ep.event_types) = 0 or t.type = any (ep.event_types))
+where t.wedding_id is null
+   or exists (select 1 from public.wedding_vendors wv
+              where wv.wedding_id = t.wedding_id and wv.vendor_id = t.target and wv.status <> 'declined')
 order by t.key, ep.id
 on conflict (endpoint_id, event_key) do nothing
 returning id`
@@ -107,7 +117,7 @@ returning id`
 func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error {
 	var keys, ids, types, parts, msgIDs, bodies []string
 	var occurred []time.Time
-	var vendors []*string
+	var vendors, weddings []*string
 	for _, ev := range events {
 		if !routesOutbound(ev) {
 			continue
@@ -121,6 +131,7 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 		types = append(types, string(ev.Type))
 		occurred = append(occurred, ev.OccurredAt)
 		vendors = append(vendors, ev.Subject.VendorID)
+		weddings = append(weddings, ev.WeddingID)
 		parts = append(parts, strings.Join(ev.Subject.Participants, ","))
 		msgIDs = append(msgIDs, MessageID(ev.Key))
 		bodies = append(bodies, string(body))
@@ -128,7 +139,7 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 	if len(keys) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, enqueueSQL, keys, ids, types, occurred, vendors, parts, msgIDs, bodies)
+	rows, err := tx.Query(ctx, enqueueSQL, keys, ids, types, occurred, vendors, parts, msgIDs, bodies, weddings)
 	if err != nil {
 		return fmt.Errorf("outbound: create deliveries: %w", err)
 	}
