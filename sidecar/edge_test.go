@@ -1,15 +1,22 @@
 package sidecar_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
+	"github.com/wedsync/vendorhub/internal/edge"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/sidecar"
 )
@@ -70,4 +77,51 @@ func TestEdgeConfiguration(t *testing.T) {
 	_, err = sidecar.New(context.Background(), sidecar.Config{DatabaseURL: "postgres://u@127.0.0.1:1/x",
 		HTTP: sidecar.HTTPConfig{TrustedProxies: "10.0.0.0/8, the-ingress"}}, nil)
 	require.ErrorContains(t, err, "VENDORHUB_TRUSTED_PROXIES")
+}
+
+// The shipped manifests put /metrics and /readyz on the internal port and trust only the
+// cluster's pod network for X-Forwarded-For.
+func TestDeploymentEdge(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("deploy/kubernetes.yaml")
+	require.NoError(t, err)
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var dep map[string]any
+	for {
+		var d map[string]any
+		err := dec.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if d["kind"] == "Deployment" {
+			dep = d
+		}
+	}
+	require.NotNil(t, dep)
+	tmpl := dep["spec"].(map[string]any)["template"].(map[string]any)
+	c := tmpl["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	env := map[string]string{}
+	for _, e := range c["env"].([]any) {
+		m := e.(map[string]any)
+		if v, ok := m["value"].(string); ok {
+			env[m["name"].(string)] = v
+		}
+	}
+	p, err := edge.ParseProxies(env["VENDORHUB_TRUSTED_PROXIES"])
+	require.NoError(t, err)
+	require.NotNil(t, p)
+	require.False(t, p.Trusts(netip.MustParseAddr("203.0.113.1")), "a public address is no proxy")
+	_, port, err := net.SplitHostPort(env["VENDORHUB_INTERNAL_ADDR"])
+	require.NoError(t, err)
+	require.Equal(t, "54381", port)
+	require.Equal(t, "internal", c["readinessProbe"].(map[string]any)["httpGet"].(map[string]any)["port"])
+	require.Equal(t, "54381", tmpl["metadata"].(map[string]any)["annotations"].(map[string]any)["prometheus.io/port"])
+
+	unit, err := os.ReadFile("deploy/vendorhub.service")
+	require.NoError(t, err)
+	require.Contains(t, string(unit), "Environment=VENDORHUB_TRUSTED_PROXIES=127.0.0.1/32,::1/128")
+	df, err := os.ReadFile("deploy/Dockerfile")
+	require.NoError(t, err)
+	require.Contains(t, string(df), "ENV VENDORHUB_INTERNAL_ADDR=0.0.0.0:54381")
 }
