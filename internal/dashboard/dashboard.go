@@ -317,6 +317,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 	data["Dev"] = s.cfg.Dev
 	data["Instance"] = s.cfg.Instance
 	data["Path"] = r.URL.Path
+	_, err := r.Cookie(CookieName)
+	data["SignedIn"] = !s.cfg.Dev && err == nil
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")

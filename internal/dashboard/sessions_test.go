@@ -120,8 +120,9 @@ func TestSessionCookie(t *testing.T) {
 	require.Zero(t, n, "the token is stored nowhere")
 
 	for _, srv := range []*httptest.Server{a, b} {
-		resp, _ := get(t, noRedirect(), srv.URL+"/admin/integrations", withCookie(c))
+		resp, body := get(t, noRedirect(), srv.URL+"/admin/integrations", withCookie(c))
 		require.Equal(t, http.StatusOK, resp.StatusCode, srv.URL)
+		require.Contains(t, body, `data-testid="logout"`)
 	}
 	// A made-up id, or the token itself in the cookie, opens nothing.
 	for _, v := range []string{base64.RawURLEncoding.EncodeToString(make([]byte, 32)), opToken} {
