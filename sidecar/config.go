@@ -94,6 +94,8 @@ type Config struct {
 	// VENDORHUB_HANDOFF_PROBE. Defaults to false.
 	HandoffProbe bool
 
+	// HTTP configures the HTTP edge: limits, trusted proxies, internal listener (sidecar/edge.go).
+	HTTP HTTPConfig
 	// Realtime configures the realtime publisher and the embedded gateway (sidecar/realtime.go).
 	Realtime RealtimeConfig
 	// Webhooks configures the webhook ingress, outbound webhooks and the credential keyring
@@ -172,6 +174,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e.int(&c.HandoffMaxEvents, "VENDORHUB_HANDOFF_MAX_EVENTS")
 	e.dur(&c.HandoffWait, "VENDORHUB_HANDOFF_WAIT")
 	e.bool(&c.HandoffProbe, "VENDORHUB_HANDOFF_PROBE")
+	c.HTTP.fromEnv(e)
 	c.Realtime.fromEnv(e)
 	c.Webhooks.fromEnv(e)
 	c.CRM.fromEnv(e)

@@ -234,7 +234,7 @@ func wireHealth(_ context.Context, s *Sidecar) error {
 		return nil
 	}
 	dcfg := dashboard.Config{Dev: s.Config.Dev, OperatorToken: hc.OperatorToken, Monitor: mon, Breakers: breakers,
-		JWTSecret: s.Config.JWTSecret, Instance: s.Config.InstanceID, Logger: s.Logger,
+		JWTSecret: s.Config.JWTSecret, Instance: s.Config.InstanceID, Logger: s.Logger, PublicURL: s.Config.Webhooks.PublicURL,
 		IngressURL: func() string { return "http://" + s.Addr() },
 		Ready: func(ctx context.Context) (bool, json.RawMessage) {
 			rec := httptest.NewRecorder()
@@ -256,6 +256,7 @@ func wireHealth(_ context.Context, s *Sidecar) error {
 		return err
 	}
 	dash.Register(s.Mux)
+	s.Go("dashboard-sessions", dash.RunSessionPruner)
 	s.Go("riverui", func(ctx context.Context) error {
 		h, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(s.River(), nil),
 			Logger: s.Logger, Prefix: "/riverui"})

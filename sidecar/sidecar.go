@@ -13,10 +13,8 @@ package sidecar
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -107,6 +105,7 @@ type Sidecar struct {
 	closers  []func()
 	boundMu  sync.Mutex
 	bound    string
+	edge     edgeState
 }
 
 type service struct {
@@ -196,12 +195,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Sidecar, error)
 		return nil, err
 	}
 
-	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	s.Mux.HandleFunc("GET /readyz", s.serveReady)
-	s.Mux.Handle("GET /metrics", promhttp.Handler())
+	ops, err := s.newEdge() // the public mux, or the internal one (VENDORHUB_INTERNAL_ADDR)
+	if err != nil {
+		return fail(err)
+	}
+	s.Mux.HandleFunc("GET /healthz", serveHealthz)
+	ops.HandleFunc("GET /readyz", s.serveReady)
+	ops.Handle("GET /metrics", promhttp.Handler())
 
 	selected, err := s.selectStages()
 	if err != nil {
@@ -314,27 +314,18 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", s.Config.HTTPAddr)
+	srv, err := s.listen() // edge servers: timeouts, recover, trusted proxies (sidecar/edge.go)
 	if err != nil {
-		return fmt.Errorf("VENDORHUB_HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
+		return err
 	}
-	s.boundMu.Lock()
-	s.bound = ln.Addr().String()
-	s.boundMu.Unlock()
-	srv := &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("vendorhub sidecar running", "http", "http://"+ln.Addr().String(), "instance", s.Config.InstanceID,
+	log.Info("vendorhub sidecar running", "http", "http://"+s.Addr(), "instance", s.Config.InstanceID,
 		"slot", s.Config.Slot, "stages", s.stageList())
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http: %w", err)
-		}
-		return nil
-	})
+	srv.serve(g)
 	if len(s.Queues) > 0 {
 		if err := s.river.Start(gctx); err != nil {
-			_ = srv.Close()
+			srv.close()
 			return fmt.Errorf("river: %w", err)
 		}
 	}
@@ -356,7 +347,7 @@ func (s *Sidecar) Run(ctx context.Context) error {
 				log.Warn("river: stop", "err", err)
 			}
 		}
-		return srv.Shutdown(sctx)
+		return srv.shutdown(sctx)
 	})
 	err = g.Wait()
 	if err != nil && ctx.Err() == nil {

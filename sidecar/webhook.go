@@ -56,9 +56,6 @@ type WebhooksConfig struct {
 	// PublicURL is the base URL webhook senders are configured with (Twilio signs the full
 	// URL). VENDORHUB_PUBLIC_URL. Defaults to "" (rebuilt from each request's Host).
 	PublicURL string
-	// TrustForwardedFor takes the source address from X-Forwarded-For (behind a proxy only).
-	// VENDORHUB_TRUST_FORWARDED_FOR. Defaults to false.
-	TrustForwardedFor bool
 	// ResendWebhookSecret verifies the hub's own Resend account's events at
 	// /webhooks/resend/default. RESEND_WEBHOOK_SECRET. Defaults to "" (route absent).
 	ResendWebhookSecret string
@@ -86,7 +83,6 @@ func (c *WebhooksConfig) fromEnv(e *env) {
 	e.int(&c.IPRate, "VENDORHUB_WEBHOOK_IP_RATE")
 	e.int(&c.IPBurst, "VENDORHUB_WEBHOOK_IP_BURST")
 	e.str(&c.PublicURL, "VENDORHUB_PUBLIC_URL")
-	e.bool(&c.TrustForwardedFor, "VENDORHUB_TRUST_FORWARDED_FOR")
 	e.str(&c.ResendWebhookSecret, "RESEND_WEBHOOK_SECRET")
 	e.str(&c.TwilioAuthToken, "TWILIO_AUTH_TOKEN")
 	e.int(&c.OutboundWorkers, "VENDORHUB_WEBHOOK_OUTBOUND_WORKERS")
@@ -196,7 +192,6 @@ func wireWebhooks(_ context.Context, s *Sidecar) error {
 		IPRate:            float64(wc.IPRate),
 		IPBurst:           wc.IPBurst,
 		PublicURL:         wc.PublicURL,
-		TrustForwardedFor: wc.TrustForwardedFor,
 		SystemConnections: system,
 		Logger:            s.Logger,
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wedsync/vendorhub/internal/edge"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/report"
 	"github.com/wedsync/vendorhub/internal/secret"
@@ -85,7 +86,7 @@ order by c.kind, c.display_name, c.id`)
 // baseURL is the URL senders reach this server at, as the browser sees it.
 func baseURL(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if edge.IsHTTPS(r) { // TLS here, or X-Forwarded-Proto from a trusted proxy
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

@@ -26,7 +26,6 @@ package dashboard
 import (
 	"cmp"
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -39,6 +38,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -50,8 +50,8 @@ import (
 //go:embed templates/*.html assets/*
 var files embed.FS
 
-// CookieName is the cookie holding an operator's token after /login.
-const CookieName = "vendorhub_operator"
+// CookieName is the cookie holding an operator's session id after /login (never a token).
+const CookieName = "vendorhub_session"
 
 // CSRFHeader must be present on the dashboard's POSTs: a cross-site form cannot set it.
 const CSRFHeader = "X-Vendorhub-Request"
@@ -86,6 +86,13 @@ type Config struct {
 	SupabaseJS string
 	// Instance names this sidecar on the pages. Defaults to "".
 	Instance string
+	// PublicURL is the URL operators reach the dashboard at (VENDORHUB_PUBLIC_URL); when it is
+	// https the session cookie is always Secure. Defaults to "" (Secure when the request came
+	// over TLS, here or at a trusted proxy).
+	PublicURL string
+	// SessionTTL is how long a login lasts (at most the token's own expiry). Defaults to
+	// SessionTTLDefault (12 h).
+	SessionTTL time.Duration
 	// Logger receives handler failures. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -106,6 +113,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		return nil, errors.New("dashboard: New needs a pool, Config.Monitor and Config.Breakers")
 	}
 	cfg.JWTSecret = cmp.Or(cfg.JWTSecret, auth.DevJWTSecret)
+	cfg.SessionTTL = cmp.Or(cfg.SessionTTL, SessionTTLDefault)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -193,39 +201,29 @@ func (s *Server) operator(next http.Handler) http.Handler {
 
 func (s *Server) loginPossible() bool { return s.cfg.OperatorToken != "" || s.cfg.Verifier != nil }
 
+// isOperator accepts an operator's Authorization: Bearer token (API clients) or session cookie.
 func (s *Server) isOperator(r *http.Request) bool {
 	if s.cfg.Dev {
 		return true
 	}
-	tok := ""
 	if a := r.Header.Get("Authorization"); a != "" {
-		if scheme, t, ok := strings.Cut(a, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			tok = strings.TrimSpace(t)
+		scheme, t, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return false
 		}
-	} else if c, err := r.Cookie(CookieName); err == nil {
-		tok = c.Value
+		t = strings.TrimSpace(t)
+		_, valid := s.operatorIdentity(t)
+		return t != "" && valid
 	}
-	return tok != "" && s.validToken(tok)
-}
-
-// validToken accepts the operator token, or a JWT with app_metadata.role "operator" or the
-// service_role role.
-func (s *Server) validToken(tok string) bool {
-	if s.cfg.OperatorToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.OperatorToken)) == 1 {
-		return true
-	}
-	if s.cfg.Verifier == nil {
-		return false
-	}
-	tok, err := s.cfg.Verifier.ResolveAPIKey(tok)
+	c, err := r.Cookie(CookieName)
 	if err != nil {
 		return false
 	}
-	c, err := s.cfg.Verifier.Verify(tok)
+	ok, err := s.validSession(r.Context(), c.Value)
 	if err != nil {
-		return false
+		s.cfg.Logger.Warn("dashboard: reading the session failed", "err", err)
 	}
-	return IsOperatorClaims(c)
+	return ok
 }
 
 // IsOperatorClaims reports claims of an operator: app_metadata.role "operator" (set by the
@@ -250,25 +248,49 @@ func (s *Server) serveLoginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	tok := strings.TrimSpace(r.PostFormValue("token"))
 	next := safeNext(r.PostFormValue("next"))
-	if tok == "" || !s.validToken(tok) {
+	id, ok := s.operatorIdentity(tok)
+	if tok == "" || !ok {
 		w.WriteHeader(http.StatusUnauthorized)
 		s.render(w, r, "login", map[string]any{"Next": next, "Error": "That token is not an operator's."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: tok, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int((12 * time.Hour).Seconds())})
+	value, exp, err := s.openSession(r.Context(), id)
+	if err != nil {
+		s.fail(w, "opening the session", err)
+		return
+	}
+	dropLegacyCookie(w, r)
+	http.SetCookie(w, s.sessionCookie(r, value, exp))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode})
+	if c, err := r.Cookie(CookieName); err == nil {
+		if err := s.closeSession(r.Context(), c.Value); err != nil {
+			s.fail(w, "closing the session", err)
+			return
+		}
+	}
+	dropLegacyCookie(w, r)
+	http.SetCookie(w, s.sessionCookie(r, "", time.Time{}))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps redirects on this site.
+// safeNext keeps the after-login redirect on this site: a path that starts with a single "/",
+// holds no backslash, space or control character, and parses with neither scheme nor host.
+// Anything else gives "/".
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, `\`) {
+	if next == "" || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	for _, c := range next {
+		if c <= ' ' || c == 0x7f || c == '\\' || unicode.IsControl(c) || unicode.IsSpace(c) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, `\`) {
 		return "/"
 	}
 	return next
@@ -295,6 +317,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, dat
 	data["Dev"] = s.cfg.Dev
 	data["Instance"] = s.cfg.Instance
 	data["Path"] = r.URL.Path
+	_, err := r.Cookie(CookieName)
+	data["SignedIn"] = !s.cfg.Dev && err == nil
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")

@@ -27,6 +27,16 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func newServer(t *testing.T, cfg dashboard.Config) (*pgtest.DB, *httptest.Server) {
 	t.Helper()
 	db := pgtest.NewSeededDB(t)
+	mux := http.NewServeMux()
+	newDashboard(t, db, cfg).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return db, srv
+}
+
+// newDashboard returns a dashboard on db.
+func newDashboard(t *testing.T, db *pgtest.DB, cfg dashboard.Config) *dashboard.Server {
+	t.Helper()
 	mon, err := health.NewMonitor(db.Pool, health.MonitorConfig{Slot: "dash_test", Instance: "dash", SampleInterval: -1, Logger: quiet})
 	require.NoError(t, err)
 	_, err = mon.Poll(t.Context())
@@ -36,11 +46,7 @@ func newServer(t *testing.T, cfg dashboard.Config) (*pgtest.DB, *httptest.Server
 	cfg.Monitor, cfg.Breakers, cfg.Logger = mon, b, quiet
 	s, err := dashboard.New(db.Pool, cfg)
 	require.NoError(t, err)
-	mux := http.NewServeMux()
-	s.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return db, srv
+	return s
 }
 
 func noRedirect() *http.Client {
@@ -108,7 +114,7 @@ func TestOperatorLogin(t *testing.T) {
 	resp, _ = get(t, c, srv.URL+"/admin/integration-health", map[string]string{"Authorization": "Bearer " + svc})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	// The login form sets a cookie for the token; a wrong token is refused.
+	// The login form opens a session (sessions_test.go looks at its cookie); a wrong token is refused.
 	resp, err = c.PostForm(srv.URL+"/login", url.Values{"token": {"nope"}, "next": {"/admin/integrations"}})
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -50,11 +50,8 @@ type Config struct {
 	SecretTTL time.Duration
 	// PublicURL is the base URL senders are configured with (e.g. https://hub.example.com);
 	// Twilio signs the full URL, so behind a proxy it must be set. Defaults to "" (the URL is
-	// rebuilt from the request's Host, http).
+	// rebuilt from the request's Host; https when it came over TLS here or at a trusted proxy).
 	PublicURL string
-	// TrustForwardedFor makes the source address the last address of X-Forwarded-For (set
-	// it only behind a proxy that appends it). Defaults to false (the peer address).
-	TrustForwardedFor bool
 	// SystemConnections are the hub's own accounts (no connection row): Resend and Twilio
 	// status callbacks, addressed by name. Defaults to none.
 	SystemConnections []SystemConnection

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wedsync/vendorhub/internal/audit"
+	"github.com/wedsync/vendorhub/internal/edge"
 	"github.com/wedsync/vendorhub/internal/secret"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
@@ -74,7 +74,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Now()
 	src := Source(r.PathValue("source"))
 	segment := r.PathValue("connection")
-	ip := h.sourceAddr(r)
+	ip := sourceAddr(r)
 	label := string(src)
 	spec, known := sources[src]
 	if !known {
@@ -237,29 +237,16 @@ func (h *Handler) publicURL(r *http.Request) string {
 		return strings.TrimRight(h.cfg.PublicURL, "/") + r.URL.RequestURI()
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if edge.IsHTTPS(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + r.URL.RequestURI()
 }
 
-// sourceAddr is the request's source address.
-func (h *Handler) sourceAddr(r *http.Request) *netip.Addr {
-	if h.cfg.TrustForwardedFor {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
-				a = a.Unmap()
-				return &a
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		a = a.Unmap()
+// sourceAddr is the request's source address: the client the HTTP edge resolved (the peer,
+// or the forwarded client behind a trusted proxy).
+func sourceAddr(r *http.Request) *netip.Addr {
+	if a := edge.ClientAddr(r); a.IsValid() {
 		return &a
 	}
 	return nil

@@ -46,7 +46,8 @@ type Config struct {
 	ReplicationReadyTimeout time.Duration
 	// Audit receives refused joins (vendorhub.audit_log). Default: none.
 	Audit Auditor
-	// MaxConnsPerIP caps concurrent sockets from one address; beyond it the upgrade gets 429.
+	// MaxConnsPerIP caps concurrent sockets from one client address (edge.ClientAddr: the
+	// forwarded client behind a trusted proxy); beyond it the upgrade gets 429.
 	// Default: 500.
 	MaxConnsPerIP int
 	// MaxChannelsPerConn caps joined channels per socket (Supabase: 100). Default: 100.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/edge"
 	"github.com/wedsync/vendorhub/internal/realtime"
 )
 
@@ -170,14 +170,6 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	_, _ = w.Write(b)
 }
 
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // xHeaders are the request headers passed to policies as request.headers: only x-… headers,
 // like Realtime, and never the API key.
 func xHeaders(r *http.Request) json.RawMessage {
@@ -227,7 +219,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusUnauthorized, err.Error())
 		return
 	}
-	ip := remoteIP(r)
+	ip := edge.ClientAddr(r).String() // the forwarded client behind a trusted proxy
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -250,6 +242,9 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		g.mu.Unlock()
 	}
 
+	// The socket outlives the server's request timeouts; IdleTimeout and the write janitor
+	// bound it instead.
+	edge.ClearDeadlines(w)
 	// Realtime authorizes with the apikey and the tokens, never with cookies, so any origin
 	// may connect (a Next.js dev server on another port, for one).
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled})

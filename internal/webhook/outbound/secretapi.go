@@ -12,6 +12,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/edge"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
 
@@ -67,7 +68,7 @@ func (h *SecretHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := audit.Write(ctx, h.Pool, audit.Entry{Action: ActionSecretRolled, Actor: claims.Subject,
-		Subject: "webhook_endpoint:" + endpoint, SourceIP: r.RemoteAddr}); err != nil {
+		Subject: "webhook_endpoint:" + endpoint, SourceIP: edge.ClientAddr(r).String()}); err != nil {
 		cfg.Logger.Error("outbound: secret: audit", "err", err)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,162 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wedsync/vendorhub/internal/edge"
+)
+
+// HTTPConfig configures the HTTP edge: server limits, trusted proxies and the optional
+// internal listener of /metrics and /readyz (internal/edge).
+type HTTPConfig struct {
+	// InternalAddr, when set, serves /metrics and /readyz (and /healthz) on this address
+	// only; the public listener answers 404 for them. VENDORHUB_INTERNAL_ADDR. Defaults to ""
+	// (they stay on VENDORHUB_HTTP_ADDR, which binds loopback by default).
+	InternalAddr string
+	// TrustedProxies lists the reverse proxies (CIDRs or addresses, comma-separated) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed. VENDORHUB_TRUSTED_PROXIES. Defaults
+	// to "" (the peer address is the client).
+	TrustedProxies string
+	// ReadHeaderTimeout bounds reading request headers. VENDORHUB_HTTP_READ_HEADER_TIMEOUT.
+	// Defaults to 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request. VENDORHUB_HTTP_READ_TIMEOUT. Defaults to 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from its headers to the end of its answer (WebSockets
+	// excepted). VENDORHUB_HTTP_WRITE_TIMEOUT. Defaults to 60s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections. VENDORHUB_HTTP_IDLE_TIMEOUT. Defaults to 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps request headers. VENDORHUB_HTTP_MAX_HEADER_BYTES. Defaults to 65536.
+	MaxHeaderBytes int
+}
+
+func (c *HTTPConfig) fromEnv(e *env) {
+	e.str(&c.InternalAddr, "VENDORHUB_INTERNAL_ADDR")
+	e.str(&c.TrustedProxies, "VENDORHUB_TRUSTED_PROXIES")
+	e.dur(&c.ReadHeaderTimeout, "VENDORHUB_HTTP_READ_HEADER_TIMEOUT")
+	e.dur(&c.ReadTimeout, "VENDORHUB_HTTP_READ_TIMEOUT")
+	e.dur(&c.WriteTimeout, "VENDORHUB_HTTP_WRITE_TIMEOUT")
+	e.dur(&c.IdleTimeout, "VENDORHUB_HTTP_IDLE_TIMEOUT")
+	e.int(&c.MaxHeaderBytes, "VENDORHUB_HTTP_MAX_HEADER_BYTES")
+	if v, err := strconv.ParseBool(e.get("VENDORHUB_TRUST_FORWARDED_FOR")); err == nil && v {
+		e.errs = append(e.errs, errors.New("VENDORHUB_TRUST_FORWARDED_FOR was removed: set VENDORHUB_TRUSTED_PROXIES "+
+			"to your proxies' CIDRs (X-Forwarded-For is believed only from them)"))
+	}
+}
+
+// edgeState is the sidecar's HTTP edge: trusted proxies, the internal mux, bound addresses.
+type edgeState struct {
+	proxies  *edge.Proxies
+	internal *http.ServeMux // nil without VENDORHUB_INTERNAL_ADDR
+	bound    string
+}
+
+// newEdge parses the edge configuration and returns the mux /metrics and /readyz go on.
+func (s *Sidecar) newEdge() (*http.ServeMux, error) {
+	p, err := edge.ParseProxies(s.Config.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("VENDORHUB_TRUSTED_PROXIES: %w", err)
+	}
+	if s.Config.HTTP.MaxHeaderBytes < 0 {
+		return nil, fmt.Errorf("VENDORHUB_HTTP_MAX_HEADER_BYTES=%d: must not be negative", s.Config.HTTP.MaxHeaderBytes)
+	}
+	if err := registerCollectors(edge.Collectors()...); err != nil {
+		return nil, err
+	}
+	s.edge.proxies = p
+	if s.Config.HTTP.InternalAddr == "" {
+		return s.Mux, nil
+	}
+	s.edge.internal = http.NewServeMux()
+	s.edge.internal.HandleFunc("GET /healthz", serveHealthz)
+	for _, p := range []string{"/metrics", "/readyz"} {
+		s.Mux.Handle(p, http.NotFoundHandler()) // only on the internal listener
+	}
+	return s.edge.internal, nil
+}
+
+func serveHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// Proxies returns the trusted reverse proxies (nil: none).
+func (s *Sidecar) Proxies() *edge.Proxies { return s.edge.proxies }
+
+// InternalAddr returns the bound internal address once Run listens ("" before, or without
+// VENDORHUB_INTERNAL_ADDR).
+func (s *Sidecar) InternalAddr() string {
+	s.boundMu.Lock()
+	defer s.boundMu.Unlock()
+	return s.edge.bound
+}
+
+// servers are the running HTTP listeners: public and, when configured, internal.
+type servers struct {
+	list []*http.Server
+	lns  []net.Listener
+}
+
+// listen binds the public listener (and the internal one) with edge servers.
+func (s *Sidecar) listen() (*servers, error) {
+	hc := s.Config.HTTP
+	cfg := edge.Config{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout, WriteTimeout: hc.WriteTimeout,
+		IdleTimeout: hc.IdleTimeout, MaxHeaderBytes: hc.MaxHeaderBytes, Proxies: s.edge.proxies, Logger: s.Logger}
+	ln, err := net.Listen("tcp", s.Config.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("VENDORHUB_HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
+	}
+	sv := &servers{list: []*http.Server{edge.NewServer(s.Mux, cfg)}, lns: []net.Listener{ln}}
+	s.boundMu.Lock()
+	s.bound = ln.Addr().String()
+	s.boundMu.Unlock()
+	if s.edge.internal != nil {
+		iln, err := net.Listen("tcp", hc.InternalAddr)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("VENDORHUB_INTERNAL_ADDR %s: %w", hc.InternalAddr, err)
+		}
+		cfg.Name = "internal"
+		sv.list = append(sv.list, edge.NewServer(s.edge.internal, cfg))
+		sv.lns = append(sv.lns, iln)
+		s.boundMu.Lock()
+		s.edge.bound = iln.Addr().String()
+		s.boundMu.Unlock()
+		s.Logger.Info("internal listener: /metrics, /readyz, /healthz", "http", "http://"+iln.Addr().String())
+	}
+	return sv, nil
+}
+
+func (sv *servers) serve(g *errgroup.Group) {
+	for i, srv := range sv.list {
+		g.Go(func() error {
+			if err := srv.Serve(sv.lns[i]); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+	}
+}
+
+func (sv *servers) close() {
+	for _, srv := range sv.list {
+		_ = srv.Close()
+	}
+}
+
+func (sv *servers) shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range sv.list {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
