@@ -381,7 +381,7 @@ func googleListed(s *googleStored, single bool, win googleWindow) []map[string]a
 		inst.ev.Recurrence = nil
 		inst.ev.Start, inst.ev.End = in.Start, in.End
 		suffix := in.Start.UTC().Format("20060102T150405Z")
-		orig := map[string]string{"dateTime": in.Start.Format(time.RFC3339), "timeZone": ev.TimeZone}
+		orig := map[string]string{"dateTime": in.Start.In(googleZone(ev)).Format(time.RFC3339), "timeZone": ev.TimeZone}
 		if ev.StartDate != "" {
 			inst.ev.StartDate, inst.ev.EndDate = in.Start.Format("2006-01-02"), in.End.Format("2006-01-02")
 			suffix = in.Start.Format("20060102")
@@ -394,6 +394,14 @@ func googleListed(s *googleStored, single bool, win googleWindow) []map[string]a
 		out = append(out, m)
 	}
 	return out
+}
+
+// googleZone is ev's time zone (UTC when unset or unknown).
+func googleZone(ev GoogleEvent) *time.Location {
+	if l, err := time.LoadLocation(ev.TimeZone); err == nil && ev.TimeZone != "" {
+		return l
+	}
+	return time.UTC
 }
 
 // googleSpan is ev's start and end (all-day dates at UTC midnight, the fake's calendar zone).
@@ -416,10 +424,7 @@ func googleICS(ev GoogleEvent) string {
 		s, e := googleSpan(ev)
 		b.WriteString("DTSTART;VALUE=DATE:" + s.Format("20060102") + "\r\nDTEND;VALUE=DATE:" + e.Format("20060102") + "\r\n")
 	case ev.TimeZone != "":
-		loc, err := time.LoadLocation(ev.TimeZone)
-		if err != nil {
-			loc = time.UTC
-		}
+		loc := googleZone(ev)
 		b.WriteString("DTSTART;TZID=" + ev.TimeZone + ":" + ev.Start.In(loc).Format("20060102T150405") + "\r\n")
 		b.WriteString("DTEND;TZID=" + ev.TimeZone + ":" + ev.End.In(loc).Format("20060102T150405") + "\r\n")
 	default:
@@ -452,12 +457,7 @@ func googleEventJSON(s *googleStored) map[string]any {
 		m["end"] = map[string]string{"date": ev.EndDate}
 		return m
 	}
-	loc := time.UTC
-	if ev.TimeZone != "" {
-		if l, err := time.LoadLocation(ev.TimeZone); err == nil {
-			loc = l
-		}
-	}
+	loc := googleZone(ev)
 	m["start"] = map[string]string{"dateTime": ev.Start.In(loc).Format(time.RFC3339), "timeZone": ev.TimeZone}
 	m["end"] = map[string]string{"dateTime": ev.End.In(loc).Format(time.RFC3339), "timeZone": ev.TimeZone}
 	return m
