@@ -21,6 +21,14 @@ const minPgTAPAssertions = 60
 // database (shim + migrations, no seed: each file makes its own fixtures and rolls back).
 func TestPgTAP(t *testing.T) {
 	t.Parallel()
+	db := pgtest.NewDB(t)
+	prepareLikeSupabase(t, db)
+	runPgTAP(t, db)
+}
+
+// runPgTAP creates pgTAP in db and runs every supabase/tests file with pg_prove as db.URL's role.
+func runPgTAP(t *testing.T, db *pgtest.DB) {
+	t.Helper()
 	root := repoRoot(t)
 	files, err := filepath.Glob(filepath.Join(root, "supabase", "tests", "*.sql"))
 	require.NoError(t, err)
@@ -28,8 +36,6 @@ func TestPgTAP(t *testing.T) {
 	pgProve, err := exec.LookPath("pg_prove")
 	require.NoError(t, err, "pg_prove not found: run make deps (apt-get install libtap-parser-sourcehandler-pgtap-perl)")
 
-	db := pgtest.NewDB(t)
-	prepareLikeSupabase(t, db)
 	_, err = db.Pool.Exec(t.Context(), "create extension if not exists pgtap schema extensions")
 	require.NoError(t, err, "pgTAP extension missing: apt-get install postgresql-15-pgtap")
 

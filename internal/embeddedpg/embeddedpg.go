@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -95,6 +96,10 @@ type Config struct {
 	MaxReplicationSlots int
 	// MaxWALSenders is max_wal_senders. Defaults to 32.
 	MaxWALSenders int
+	// Superuser is the bootstrap superuser initdb creates (trust auth), the user of URL.
+	// Defaults to "postgres" (embeddedpg.Superuser); internal/pgtest's Supabase-shaped mode
+	// uses "supabase_admin", as hosted Supabase does.
+	Superuser string
 	// Settings are extra server settings passed as -c name=value. Defaults to none.
 	Settings map[string]string
 	// StartTimeout bounds initdb plus the wait until the server accepts connections. Defaults to 60s.
@@ -106,6 +111,7 @@ type Config struct {
 // WithDefaults returns a copy of c with zero fields set to their defaults.
 func (c Config) WithDefaults() Config {
 	c.User = cmp.Or(c.User, UserDefault)
+	c.Superuser = cmp.Or(c.Superuser, Superuser)
 	c.MaxConnections = cmp.Or(c.MaxConnections, MaxConnectionsDefault)
 	c.MaxReplicationSlots = cmp.Or(c.MaxReplicationSlots, MaxReplicationSlotsDefault)
 	c.MaxWALSenders = cmp.Or(c.MaxWALSenders, MaxWALSendersDefault)
@@ -221,8 +227,12 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 }
 
 // URL returns the superuser connection URL of database db (trust auth, no TLS).
-func (c *Cluster) URL(db string) string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, c.port, db)
+func (c *Cluster) URL(db string) string { return c.URLAs(c.cfg.Superuser, db) }
+
+// URLAs returns the connection URL of database db as role user (trust auth: no password
+// needed; the role must exist and may log in).
+func (c *Cluster) URLAs(user, db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", url.PathEscape(user), c.port, db)
 }
 
 // Port returns the TCP port the server listens on (127.0.0.1).
@@ -437,7 +447,7 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	}
 	defer logf.Close()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.binDir, "initdb"),
-		"-D", c.DataDir(), "-U", Superuser, "-A", "trust", "-E", "UTF8", "--locale=C",
+		"-D", c.DataDir(), "-U", c.cfg.Superuser, "-A", "trust", "-E", "UTF8", "--locale=C",
 		"--no-sync", "--no-instructions")
 	c.prepare(cmd, logf)
 	if err := cmd.Run(); err != nil {
@@ -500,10 +510,10 @@ func (c *Cluster) startServer(ctx context.Context) error {
 	c.proc, c.exited = cmd, exited
 	c.mu.Unlock()
 
-	url := c.URL("postgres")
+	dsn := c.URL("postgres")
 	for {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgx.Connect(cctx, url)
+		conn, err := pgx.Connect(cctx, dsn)
 		if err == nil {
 			// Another server may own the port (ours then fails to bind): check it is ours.
 			var dataDir string

@@ -72,6 +72,9 @@ var state struct {
 // Cluster) and stopped when the tests end, whatever their outcome.
 func Main(m *testing.M) {
 	code := m.Run()
+	if err := stopShaped(); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: stop the Supabase-shaped cluster: %v\n", err)
+	}
 	if state.cluster != nil {
 		if err := state.cluster.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "pgtest: stop cluster: %v\n", err)
@@ -130,8 +133,10 @@ func NewCluster(t testing.TB) *embeddedpg.Cluster {
 // DB is a database of one test.
 type DB struct {
 	Name string        // database name
-	URL  string        // superuser URL of the database
+	URL  string        // superuser URL of the database (postgres, demoted, in shaped mode)
 	Pool *pgxpool.Pool // pool on URL, closed at cleanup
+	// AdminURL is the superuser URL of the database: URL, or supabase_admin's in shaped mode.
+	AdminURL string
 }
 
 // ReplicationURL returns URL with replication=database, for logical replication connections.
@@ -319,10 +324,11 @@ func create(ctx context.Context, admin, tmpl, base string) (*DB, func() error, e
 		return nil, nil, err
 	}
 	db := &DB{Name: name, URL: withDatabase(admin, name)}
-	pool, err := pgxpool.New(ctx, db.URL)
+	db.AdminURL = db.URL
+	pool, err := newPool(ctx, db.URL)
 	if err != nil {
 		_ = dropDatabase(admin, name)
-		return nil, nil, fmt.Errorf("pgtest: pool: %w", err)
+		return nil, nil, err
 	}
 	db.Pool = pool
 	drop := func() error {
@@ -338,6 +344,14 @@ func create(ctx context.Context, admin, tmpl, base string) (*DB, func() error, e
 		return errors.Join(leak, dropDatabase(admin, name))
 	}
 	return db, drop, nil
+}
+
+func newPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: pool: %w", err)
+	}
+	return pool, nil
 }
 
 func createFromTemplate(ctx context.Context, admin, name, tmpl string) error {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wedsync/vendorhub/internal/calendar/ical"
 )
 
 // GoogleCalendar fakes the parts of the Google Calendar API v3 vendorhub uses, at
@@ -21,6 +23,12 @@ import (
 //   - GET  calendars/{calendarId}/events: full listing and incremental sync. nextSyncToken is on
 //     the last page only; pageToken pages; syncToken returns changes since the token, deletions
 //     included as status "cancelled"; an expired or unknown syncToken answers 410 fullSyncRequired.
+//     timeMin/timeMax (RFC 3339 with offset, else 400) keep events ending after timeMin and
+//     starting before timeMax; a sync token remembers the window of its full sync (Google
+//     refuses timeMin/timeMax beside syncToken). Recurring events (GoogleEvent.Recurrence) come
+//     back as the series with its "recurrence" lines, or with singleEvents=true as instances
+//     (id "<series>_<start>", recurringEventId, originalStartTime), expanded by the project's
+//     own RFC 5545 code (internal/calendar/ical) up to timeMax, or two years ahead without one.
 //   - POST calendars/{calendarId}/events/watch: push channels (id unique, type web_hook, token,
 //     params.ttl default 604800 s); the answer carries resourceId and expiration in ms.
 //   - POST channels/stop.
@@ -55,6 +63,8 @@ type GoogleEvent struct {
 	EndDate     string
 	TimeZone    string
 	Transparent bool
+	// Recurrence holds RFC 5545 RRULE, EXDATE and RDATE lines, as the API's "recurrence" field.
+	Recurrence []string
 }
 
 // GoogleChannel is a watch channel the fake created.
@@ -74,7 +84,11 @@ type googleStored struct {
 type googleSyncState struct {
 	calendar string
 	seq      int64
+	window   googleWindow // of the full sync that led to the token
 }
+
+// googleWindow is events.list's timeMin/timeMax; zero times are unbounded.
+type googleWindow struct{ min, max time.Time }
 
 // NewGoogleCalendar starts the fake.
 func NewGoogleCalendar() *GoogleCalendar {
@@ -255,6 +269,21 @@ func (g *GoogleCalendar) list(w http.ResponseWriter, r *http.Request) {
 		max = min(n, 2500)
 	}
 	syncTok, pageTok := q.Get("syncToken"), q.Get("pageToken")
+	single := q.Get("singleEvents") == "true"
+	var win googleWindow
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"timeMin", &win.min}, {"timeMax", &win.max}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				googleError(w, http.StatusBadRequest, "badRequest", "Bad Request")
+				return
+			}
+			*b.dst = t
+		}
+	}
 	if syncTok != "" {
 		for _, p := range []string{"iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty", "timeMin", "timeMax", "updatedMin"} {
 			if q.Has(p) {
@@ -280,6 +309,7 @@ func (g *GoogleCalendar) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page = googlePage{Mode: "inc", From: st.seq, Snap: g.seq, Cal: calID}
+		win = st.window
 	default:
 		page = googlePage{Mode: "full", Snap: g.seq, Cal: calID}
 	}
@@ -295,29 +325,116 @@ func (g *GoogleCalendar) list(w http.ResponseWriter, r *http.Request) {
 		items = append(items, s)
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].seq < items[j].seq })
-	end := min(page.Offset+max, len(items))
-	var out []map[string]any
-	for _, s := range items[min(page.Offset, len(items)):end] {
-		out = append(out, googleEventJSON(s))
+	var all []map[string]any
+	for _, s := range items {
+		all = append(all, googleListed(s, single, win)...)
 	}
+	end := min(page.Offset+max, len(all))
+	out := all[min(page.Offset, len(all)):end]
 	resp := map[string]any{
 		"kind": "calendar#events", "summary": calID, "timeZone": "UTC",
 		"updated": time.Now().UTC().Format(time.RFC3339Nano), "accessRole": "owner",
 		"items": out,
 	}
-	if end < len(items) {
+	if end < len(all) {
 		next := page
 		next.Offset = end
 		b, _ := json.Marshal(next)
 		resp["nextPageToken"] = base64.RawURLEncoding.EncodeToString(b)
 	} else {
 		tok := randomToken("st-")
-		g.syncToks[tok] = googleSyncState{calendar: calID, seq: page.Snap}
+		g.syncToks[tok] = googleSyncState{calendar: calID, seq: page.Snap, window: win}
 		resp["nextSyncToken"] = tok
 	}
 	g.lists++
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// googleListed is what events.list returns for s: the event itself (recurring: the series with
+// its recurrence lines) or, with singleEvents, its instances; only what overlaps win.
+func googleListed(s *googleStored, single bool, win googleWindow) []map[string]any {
+	ev := s.ev
+	if len(ev.Recurrence) == 0 || !single {
+		start, end := googleSpan(ev)
+		outside := (!win.min.IsZero() && !end.After(win.min)) || (!win.max.IsZero() && !start.Before(win.max))
+		if outside && len(ev.Recurrence) == 0 { // a series is listed whole
+			return nil
+		}
+		m := googleEventJSON(s)
+		if len(ev.Recurrence) > 0 && !s.deleted {
+			m["recurrence"] = ev.Recurrence
+		}
+		return []map[string]any{m}
+	}
+	to := win.max
+	if to.IsZero() {
+		to = time.Now().AddDate(2, 0, 0)
+	}
+	instances, _, err := ical.Parse(strings.NewReader(googleICS(ev)), win.min, to, time.UTC)
+	if err != nil {
+		return nil
+	}
+	out := make([]map[string]any, 0, len(instances))
+	for _, in := range instances {
+		inst := *s
+		inst.ev.Recurrence = nil
+		inst.ev.Start, inst.ev.End = in.Start, in.End
+		suffix := in.Start.UTC().Format("20060102T150405Z")
+		orig := map[string]string{"dateTime": in.Start.In(googleZone(ev)).Format(time.RFC3339), "timeZone": ev.TimeZone}
+		if ev.StartDate != "" {
+			inst.ev.StartDate, inst.ev.EndDate = in.Start.Format("2006-01-02"), in.End.Format("2006-01-02")
+			suffix = in.Start.Format("20060102")
+			orig = map[string]string{"date": inst.ev.StartDate}
+		}
+		inst.ev.ID = ev.ID + "_" + suffix
+		m := googleEventJSON(&inst)
+		m["recurringEventId"] = ev.ID
+		m["originalStartTime"] = orig
+		out = append(out, m)
+	}
+	return out
+}
+
+// googleZone is ev's time zone (UTC when unset or unknown).
+func googleZone(ev GoogleEvent) *time.Location {
+	if l, err := time.LoadLocation(ev.TimeZone); err == nil && ev.TimeZone != "" {
+		return l
+	}
+	return time.UTC
+}
+
+// googleSpan is ev's start and end (all-day dates at UTC midnight, the fake's calendar zone).
+func googleSpan(ev GoogleEvent) (time.Time, time.Time) {
+	if ev.StartDate != "" {
+		s, _ := time.Parse("2006-01-02", ev.StartDate)
+		e, _ := time.Parse("2006-01-02", ev.EndDate)
+		return s, e
+	}
+	return ev.Start, ev.End
+}
+
+// googleICS renders a recurring event as one VEVENT for internal/calendar/ical to expand.
+func googleICS(ev GoogleEvent) string {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//vendorhub//providerfake//EN\r\nBEGIN:VEVENT\r\n")
+	b.WriteString("UID:" + ev.ID + "\r\nDTSTAMP:20000101T000000Z\r\n")
+	switch {
+	case ev.StartDate != "":
+		s, e := googleSpan(ev)
+		b.WriteString("DTSTART;VALUE=DATE:" + s.Format("20060102") + "\r\nDTEND;VALUE=DATE:" + e.Format("20060102") + "\r\n")
+	case ev.TimeZone != "":
+		loc := googleZone(ev)
+		b.WriteString("DTSTART;TZID=" + ev.TimeZone + ":" + ev.Start.In(loc).Format("20060102T150405") + "\r\n")
+		b.WriteString("DTEND;TZID=" + ev.TimeZone + ":" + ev.End.In(loc).Format("20060102T150405") + "\r\n")
+	default:
+		b.WriteString("DTSTART:" + ev.Start.UTC().Format("20060102T150405Z") + "\r\nDTEND:" + ev.End.UTC().Format("20060102T150405Z") + "\r\n")
+	}
+	for _, line := range ev.Recurrence {
+		b.WriteString(line + "\r\n")
+	}
+	b.WriteString("END:VEVENT\r\nEND:VCALENDAR\r\n")
+	return b.String()
 }
 
 func googleEventJSON(s *googleStored) map[string]any {
@@ -340,12 +457,7 @@ func googleEventJSON(s *googleStored) map[string]any {
 		m["end"] = map[string]string{"date": ev.EndDate}
 		return m
 	}
-	loc := time.UTC
-	if ev.TimeZone != "" {
-		if l, err := time.LoadLocation(ev.TimeZone); err == nil {
-			loc = l
-		}
-	}
+	loc := googleZone(ev)
 	m["start"] = map[string]string{"dateTime": ev.Start.In(loc).Format(time.RFC3339), "timeZone": ev.TimeZone}
 	m["end"] = map[string]string{"dateTime": ev.End.In(loc).Format(time.RFC3339), "timeZone": ev.TimeZone}
 	return m

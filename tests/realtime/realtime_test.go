@@ -505,3 +505,35 @@ func TestClientsReconnectAfterSidecarRestart(t *testing.T) {
 	n.reply(map[string]string{"message_id": sendMessage(t, db.URL, who["lena"].id, seedConversation, "after the restart")})
 	n.finish()
 }
+
+// TestShapedSupabaseJSMessage runs `vendorhub run` (gateway on) as the demoted postgres role of a
+// Supabase-shaped database migrated and seeded by the Supabase CLI, and carries one
+// conversation message from SQL through the WAL to supabase-js clients on a private channel.
+func TestShapedSupabaseJSMessage(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewShapedDB(t, true)
+	var super bool
+	require.NoError(t, db.Pool.QueryRow(t.Context(), "select rolsuper from pg_roles where rolname = current_user").Scan(&super))
+	require.False(t, super, "the sidecar must run as the non-superuser postgres")
+	addr := freeAddr(t)
+	sc := start(t, addr, []string{
+		"DATABASE_URL=" + db.URL, "VENDORHUB_GATEWAY=on", "SUPABASE_JWT_SECRET=" + auth.DevJWTSecret,
+		"VENDORHUB_STAGES=realtime", fmt.Sprintf("VENDORHUB_SLOT=rt_shaped_%d", time.Now().UnixNano()),
+		"VENDORHUB_STATUS_INTERVAL=1s",
+	}, "run")
+	sc.waitReady(t)
+	who := people(t, db.URL)
+	n := runNode(t, "conversation.mjs", map[string]string{
+		"SUPABASE_URL": "http://" + addr, "SUPABASE_ANON_KEY": auth.DevAnonKey,
+		"CONVERSATION_ID": seedConversation, "WEDDING_ID": seedWedding,
+		"AVA_TOKEN": token(t, who["ava"], time.Hour), "NOAH_TOKEN": token(t, who["noah"], time.Hour),
+		"LENA_TOKEN": token(t, who["lena"], time.Hour), "OSCAR_TOKEN": token(t, who["oscar"], time.Hour),
+		"LENA_ID": who["lena"].id,
+	})
+	n.expect("subscribed")
+	body := "Shaped: running as postgres, not a superuser"
+	n.reply(map[string]string{"message_id": sendMessage(t, db.URL, who["lena"].id, seedConversation, body), "body": body})
+	n.expect("received")
+	n.reply(map[string]string{"message_id": sendMessage(t, db.URL, who["ava"].id, seedConversation, "Thanks Lena")})
+	n.finish()
+}

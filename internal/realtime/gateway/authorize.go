@@ -34,8 +34,9 @@ type Authorizer interface {
 
 // PGAuthorizer runs Supabase Realtime's authorization probe against realtime.messages, so
 // the project's RLS policies decide, exactly as on Supabase. Its pool's role must be able to
-// insert into realtime.messages past RLS (the table owner or a superuser, like Realtime's
-// own connection).
+// insert into realtime.messages past RLS and switch to the API roles: a superuser, like
+// Realtime's own connection, or postgres on Supabase (a member of the table's owner
+// supabase_realtime_admin and of anon, authenticated and service_role; BYPASSRLS).
 type PGAuthorizer struct {
 	Pool *pgxpool.Pool
 }

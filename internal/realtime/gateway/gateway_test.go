@@ -72,7 +72,12 @@ func userToken(t *testing.T, id string, ttl time.Duration) string {
 
 func setup(t *testing.T, mod func(*gateway.Config)) *testBundle {
 	t.Helper()
-	db := pgtest.NewDB(t)
+	return setupOn(t, pgtest.NewDB(t), mod)
+}
+
+// setupOn is setup on db, whose pool's role makes the fixture and runs the authorization probe.
+func setupOn(t *testing.T, db *pgtest.DB, mod func(*gateway.Config)) *testBundle {
+	t.Helper()
 	ctx := context.Background()
 	fx := fixture{}
 	err := db.Pool.QueryRow(ctx, `

@@ -75,9 +75,10 @@ export function createHandler(deps: Deps): (req: Request) => Promise<Response> {
   return async (req: Request) => {
     if (req.method !== "POST") return json(405, { error: "Method Not Allowed" }, { allow: "POST" });
     const declared = Number(req.headers.get("content-length") ?? "0");
-    if (declared > deps.maxBodyBytes) return json(413, { error: "Payload Too Large" });
+    // 413 with the sidecar ingress's body (Go's status text), so both answer alike.
+    if (declared > deps.maxBodyBytes) return json(413, { error: "Request Entity Too Large" });
     const body = await readLimited(req, deps.maxBodyBytes);
-    if (body === null) return json(413, { error: "Payload Too Large" });
+    if (body === null) return json(413, { error: "Request Entity Too Large" });
     const mediaType = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (mediaType !== "application/json") return json(415, { error: "Unsupported Media Type" });
 
@@ -85,7 +86,11 @@ export function createHandler(deps: Deps): (req: Request) => Promise<Response> {
     try {
       verified = await verify(deps.secrets, req.headers, body, deps.now());
     } catch (e) {
-      if (e instanceof VerifyError) return json(401, { error: "Unauthorized", reason: e.kind });
+      // The same answer as the sidecar's ingress (internal/webhook): why is for the logs only.
+      if (e instanceof VerifyError) {
+        console.warn(`webhook-inbox: signature refused: ${e.kind}`);
+        return json(401, { error: "Unauthorized" });
+      }
       throw e;
     }
 
