@@ -14,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
 
@@ -47,9 +48,16 @@ type AlertConfig struct {
 	Secret string
 	// Timeout bounds one POST. Defaults to 10 s.
 	Timeout time.Duration
-	// Client sends the POSTs. Defaults to an http.Client with Timeout.
+	// AllowPrivateNetworks lets the URL resolve to loopback and private addresses
+	// (VENDORHUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS). Defaults to false: refused.
+	AllowPrivateNetworks bool
+	// Client sends the POSTs. Defaults to the guarded client (netguard) with Timeout, no
+	// redirects and, unless AllowPrivateNetworks, the private-address check.
 	Client *http.Client
 }
+
+// alertMaxResponseBytes caps how much of the alert webhook's answer is read (and drained).
+const alertMaxResponseBytes = 64 << 10
 
 // AlertWorker posts AlertArgs jobs.
 type AlertWorker struct {
@@ -62,11 +70,12 @@ type AlertWorker struct {
 func NewAlertWorker(cfg AlertConfig) (*AlertWorker, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("health: alert webhook URL %q: want an absolute http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("health: alert webhook URL %q: want an absolute http(s) URL", netguard.RedactURL(cfg.URL))
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 10*time.Second)
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: cfg.Timeout}
+		cfg.Client = netguard.New(netguard.Options{AllowPrivate: cfg.AllowPrivateNetworks, Timeout: cfg.Timeout,
+			MaxBodyBytes: alertMaxResponseBytes})
 	}
 	w := &AlertWorker{cfg: cfg}
 	if cfg.Secret != "" {
@@ -101,10 +110,15 @@ func (w *AlertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error
 		signature.SetHeaders(req.Header, signature.StandardHeaders, [][]byte{w.secret}, "msg_"+job.Args.TransitionID, time.Now(), body)
 	}
 	resp, err := w.cfg.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("health: alert webhook: %w", err)
+	var blocked *netguard.BlockedError
+	if errors.As(err, &blocked) {
+		// Configuration, not an outage: retrying will not change the address.
+		return river.JobCancel(errors.New("health: alert webhook: " + blocked.Error()))
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return errors.New("health: alert webhook: " + netguard.RedactError(err))
+	}
+	_, _ = io.Copy(io.Discard, resp.Body) // capped by the client
 	_ = resp.Body.Close()
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
