@@ -159,8 +159,8 @@ func skipForward(opt rrule.ROption, notBefore time.Time) (rrule.ROption, bool) {
 	if opt.Count > 0 && hasByParts(opt) {
 		return opt, true
 	}
-	step := time.Duration(stepDays) * 24 * time.Hour
-	gap := notBefore.Sub(opt.Dtstart)
+	// In seconds: a time.Duration saturates at 292 years.
+	gap, step := notBefore.Unix()-opt.Dtstart.Unix(), int64(stepDays)*86400
 	if gap <= step {
 		return opt, true
 	}

@@ -28,7 +28,7 @@ const (
 	ResponseExcerptMax     = 1024
 	// MaxResponseBytes caps how much of an endpoint's answer is read (and drained).
 	MaxResponseBytes = 1 << 20
-	userAgent              = "vendorhub-webhooks/1"
+	userAgent        = "vendorhub-webhooks/1"
 )
 
 // Config configures the Sink and the Worker.
