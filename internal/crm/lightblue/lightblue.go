@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/netguard"
 )
 
 // Provider is the provider name in errors, metrics and rate limits.
@@ -29,7 +30,7 @@ const (
 )
 
 // ErrBadAPIKey reports an API key Light Blue refuses: the vendor must paste a new one.
-var ErrBadAPIKey = errors.New("lightblue: API key refused")
+var ErrBadAPIKey error = integration.FixedError("lightblue: API key refused")
 
 // RejectedError reports an enquiry Light Blue refused for good (its status code).
 type RejectedError struct{ Code string }
@@ -38,6 +39,9 @@ func (e *RejectedError) Error() string {
 	reason := map[string]string{"-3": "unsupported type", "-20": "HTTPS required"}[e.Code]
 	return fmt.Sprintf("lightblue: enquiry rejected with status %s %s", e.Code, reason)
 }
+
+// PublicMessage is the fixed text stored where members read it (only -3 and -20 are made).
+func (e *RejectedError) PublicMessage() string { return e.Error() }
 
 // Enquiry is what the hub pushes: a couple asking a vendor about their wedding.
 type Enquiry struct {
@@ -58,7 +62,8 @@ type Enquiry struct {
 type Client struct {
 	// URL is the API endpoint. Defaults to URLDefault.
 	URL string
-	// HTTPClient sends requests. Defaults to http.DefaultClient.
+	// HTTPClient sends requests. Defaults to the guarded client (netguard, no redirects):
+	// URL is the operator's, and must not reach internal addresses either.
 	HTTPClient *http.Client
 	// Limits rate-limits pushes under Provider. Defaults to no limit.
 	Limits *integration.Limits
@@ -103,14 +108,17 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = netguard.New(netguard.Options{Timeout: timeout})
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return Result{}, ctx.Err()
 		}
-		return Result{}, integration.TransportError(Provider, "enquiry", err)
+		if errors.Is(err, netguard.ErrBlocked) {
+			return Result{}, &integration.ProviderError{Provider: Provider, Op: "enquiry", Err: err}
+		}
+		return Result{}, integration.TransportError(Provider, "enquiry", errors.New(netguard.RedactError(err)))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
