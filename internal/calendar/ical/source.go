@@ -161,10 +161,13 @@ func (s *Source) Fetch(ctx context.Context, conn integration.Connection, cur cal
 	switch {
 	case errors.As(err, &limit), errors.As(err, &perr):
 		return calendar.Batch{}, cur, &integration.ProviderError{Provider: s.provider(), Op: "feed", Status: resp.StatusCode, Err: err}
+	case err != nil && ctx.Err() != nil:
+		return calendar.Batch{}, cur, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		// The fetch timeout ran out while the feed was read or expanded: too costly a feed.
+		return calendar.Batch{}, cur, &integration.ProviderError{Provider: s.provider(), Op: "feed", Status: resp.StatusCode,
+			Err: &LimitError{Limit: "fetch time in seconds", Max: int(cmp.Or(s.Timeout, TimeoutDefault) / time.Second)}}
 	case err != nil:
-		if ctx.Err() != nil {
-			return calendar.Batch{}, cur, ctx.Err()
-		}
 		return calendar.Batch{}, cur, s.feedError(err)
 	}
 	b := calendar.Batch{Full: true, Invalid: res.Invalid, Changes: make([]calendar.Change, 0, len(res.Events))}
