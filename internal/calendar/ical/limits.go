@@ -58,6 +58,9 @@ type Stats struct {
 	// Iterations counts recurrence steps over all expansions; MaxExpansion the most of one.
 	Iterations   int
 	MaxExpansion int
+	// Unmatchable counts rules not expanded because nothing can occur in the window
+	// (neverInWindow).
+	Unmatchable int
 }
 
 // scan checks the raw feed against the line, nesting and event caps before it is decoded.
@@ -194,4 +197,81 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// maxCheckDays bounds neverInWindow's day walk (the sync window is about 760 days).
+const maxCheckDays = 1100
+
+// neverInWindow reports whether no occurrence of opt can start in [lo, hi): BYSETPOS can never
+// pick from a period's set, or no day there passes the rule's day filters. rrule-go scans
+// period after period until year 9999 for a rule that never yields, steps no counter sees, so
+// such rules are not expanded at all. The day check is permissive (BYDAY ordinals, BYWEEKNO
+// and BYEASTER are not applied), so "false" only means "not proven empty".
+func neverInWindow(opt rrule.ROption, lo, hi time.Time) bool {
+	if len(opt.Bysetpos) > 0 {
+		periodDays := map[rrule.Frequency]int{rrule.YEARLY: 366, rrule.MONTHLY: 31, rrule.WEEKLY: 7}[opt.Freq]
+		set := max(periodDays, 1) * max(len(opt.Byhour), 1) * max(len(opt.Byminute), 1) * max(len(opt.Bysecond), 1)
+		reachable := false
+		for _, p := range opt.Bysetpos {
+			reachable = reachable || (p != 0 && p <= set && -p <= set)
+		}
+		if !reachable {
+			return true
+		}
+	}
+	if len(opt.Bymonth)+len(opt.Bymonthday)+len(opt.Byyearday)+len(opt.Byweekday) == 0 {
+		return false
+	}
+	loc := opt.Dtstart.Location()
+	if lo.Before(opt.Dtstart) {
+		lo = opt.Dtstart
+	}
+	if !opt.Until.IsZero() && opt.Until.Before(hi) {
+		hi = opt.Until.Add(time.Second)
+	}
+	y, m, d := lo.In(loc).Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // calendar days, no zone arithmetic
+	y, m, d = hi.In(loc).Date()
+	last := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	if last.Sub(day) > maxCheckDays*24*time.Hour {
+		return false
+	}
+	for ; !day.After(last); day = day.AddDate(0, 0, 1) {
+		if dayPasses(opt, day) {
+			return false
+		}
+	}
+	return true
+}
+
+func dayPasses(o rrule.ROption, day time.Time) bool {
+	monthLen := time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	yearLen := time.Date(day.Year(), 12, 31, 0, 0, 0, 0, time.UTC).YearDay()
+	in := func(set []int, vs ...int) bool {
+		if len(set) == 0 {
+			return true
+		}
+		for _, s := range set {
+			for _, v := range vs {
+				if s == v {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !in(o.Bymonth, int(day.Month())) || !in(o.Bymonthday, day.Day(), day.Day()-monthLen-1) ||
+		!in(o.Byyearday, day.YearDay(), day.YearDay()-yearLen-1) {
+		return false
+	}
+	if len(o.Byweekday) == 0 {
+		return true
+	}
+	py := (int(day.Weekday()) + 6) % 7 // rrule-go counts Monday as 0
+	for _, w := range o.Byweekday {
+		if w.Day() == py {
+			return true
+		}
+	}
+	return false
 }

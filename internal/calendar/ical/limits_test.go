@@ -137,8 +137,30 @@ func TestSkipForwardMatchesFullExpansion(t *testing.T) {
 		for i := range want {
 			require.True(t, want[i].Equal(got[i]), "%s: %v vs %v", r.rule, want[i], got[i])
 		}
+		require.False(t, neverInWindow(moved, from.Add(-dur), to), "%s can occur in the window", r.rule)
 		if r.start.Year() < 2020 && r.rule != "FREQ=MONTHLY;BYMONTHDAY=31" {
 			require.True(t, moved.Dtstart.After(from.AddDate(0, 0, -30)), "%s moved to %v", r.rule, moved.Dtstart)
 		}
 	}
+}
+
+// Rules that can never match are not handed to rrule-go (which would scan to year 9999 without
+// yielding, uncounted): 200 of each cost no expansion step at all.
+func TestUnmatchableRulesAreNotExpanded(t *testing.T) {
+	t.Parallel()
+	rules := []string{"FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30",
+		"FREQ=DAILY;BYSETPOS=3", "FREQ=MONTHLY;BYMONTH=4;BYMONTHDAY=-31", "FREQ=HOURLY;BYYEARDAY=366;BYMONTH=1"}
+	var evs []string
+	for i := range 200 {
+		for j, r := range rules {
+			evs = append(evs, vevent(fmt.Sprintf("UID:never-%d-%d", i, j), "DTSTART:20200102T000000Z", "DTEND:20200102T000001Z", "RRULE:"+r))
+		}
+	}
+	evs = append(evs, vevent("UID:leap", "DTSTART:20200102T090000Z", "DTEND:20200102T100000Z", "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29"))
+	res, err := Parse(t.Context(), strings.NewReader(feed(evs...)), winFrom, time.Date(2028, 6, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	require.NoError(t, err)
+	require.Equal(t, 200*len(rules), res.Stats.Unmatchable)
+	require.Len(t, res.Events, 1, "29 February 2028 is in the window")
+	require.Equal(t, "2028-02-29", res.Events[0].Start.Format(time.DateOnly))
+	require.LessOrEqual(t, res.Stats.MaxExpansion, 3, "only the leap-day rule was expanded")
 }

@@ -293,6 +293,10 @@ func occurrences(ctx context.Context, e goical.Event, from, to time.Time, dur ti
 	} else if opt != nil {
 		opt.Dtstart = local
 		moved, live := skipForward(*opt, from.Add(-dur).In(local.Location()))
+		if live && neverInWindow(moved, from.Add(-dur), to) {
+			live = false
+			st.Unmatchable++
+		}
 		if live {
 			rule, err := rrule.NewRRule(moved)
 			if err != nil {
