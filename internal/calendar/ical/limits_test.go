@@ -33,6 +33,7 @@ func TestHostileSecondlyFromYearOne(t *testing.T) {
 	ics := feed(vevent("UID:storm", "DTSTART:00010102T000000Z", "DTEND:00010102T000001Z", "RRULE:FREQ=SECONDLY"))
 	res, err := Parse(t.Context(), strings.NewReader(ics), winFrom, winTo, time.UTC)
 	requireLimit(t, err, "occurrences per event")
+	t.Logf("year-1 SECONDLY: %+v", res.Stats)
 	require.LessOrEqual(t, res.Stats.Iterations, 86400+MaxOccurrences+1, "steps from one day before the window")
 	require.Greater(t, res.Stats.Iterations, MaxOccurrences)
 
@@ -40,6 +41,7 @@ func TestHostileSecondlyFromYearOne(t *testing.T) {
 	ics = feed(vevent("UID:counted", "DTSTART:00010102T000000Z", "DTEND:00010102T000001Z", "RRULE:FREQ=MINUTELY;COUNT=100000000;BYSECOND=0"))
 	res, err = Parse(t.Context(), strings.NewReader(ics), winFrom, winTo, time.UTC)
 	requireLimit(t, err, "recurrence steps per event")
+	t.Logf("year-1 MINUTELY with COUNT and BY parts: %+v", res.Stats)
 	require.Equal(t, MaxIterations, res.Stats.Iterations)
 
 	// A cancelled context stops expansion at the next check.
@@ -61,6 +63,7 @@ func TestHostileEventCount(t *testing.T) {
 	require.Less(t, b.Len(), MaxFeedBytes, "the size cap is not what stops it")
 	res, err := Parse(t.Context(), strings.NewReader(b.String()), winFrom, winTo, time.UTC)
 	requireLimit(t, err, "event count")
+	t.Logf("100,000 events: %+v", res.Stats)
 	require.Equal(t, MaxEvents+1, res.Stats.Events, "scanning stopped at the first event over the cap")
 	require.Less(t, res.Stats.Lines, 3*(MaxEvents+1)+3)
 }
@@ -70,6 +73,7 @@ func TestHostileNesting(t *testing.T) {
 	ics := "BEGIN:VCALENDAR\r\n" + strings.Repeat("BEGIN:VEVENT\r\n", 100_000) + strings.Repeat("END:VEVENT\r\n", 100_000) + "END:VCALENDAR\r\n"
 	res, err := Parse(t.Context(), strings.NewReader(ics), winFrom, winTo, time.UTC)
 	requireLimit(t, err, "component nesting")
+	t.Logf("deep nesting: %+v", res.Stats)
 	require.Equal(t, MaxDepth+1, res.Stats.MaxDepth)
 	require.Equal(t, MaxDepth+1, res.Stats.Lines)
 }
@@ -81,6 +85,7 @@ func TestHostileSize(t *testing.T) {
 	require.Greater(t, len(ics), 10<<20)
 	res, err := Parse(t.Context(), bytes.NewReader(ics), winFrom, winTo, time.UTC)
 	requireLimit(t, err, "feed size in bytes")
+	t.Logf("10 MiB: %+v", res.Stats)
 	require.Equal(t, MaxFeedBytes+1, res.Stats.Bytes, "reading stopped one byte past the cap")
 	require.Zero(t, res.Stats.Lines, "nothing was scanned")
 }
