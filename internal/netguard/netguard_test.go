@@ -224,4 +224,10 @@ func TestRedact(t *testing.T) {
 	require.Equal(t, `Post "https://example.com/x": dial tcp: lookup example.com: no such host`, got)
 	require.NotContains(t, got, "sig=")
 	require.Equal(t, "", netguard.RedactError(nil))
+
+	// Cause drops the URL (path included) and keeps the error's type.
+	_, err = netguard.New(netguard.Options{}).Get("http://127.0.0.1:9/secret-feed-path.ics")
+	cause := netguard.Cause(err)
+	require.NotContains(t, cause.Error(), "secret-feed-path")
+	require.ErrorIs(t, cause, netguard.ErrBlocked)
 }

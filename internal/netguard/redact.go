@@ -1,6 +1,7 @@
 package netguard
 
 import (
+	"errors"
 	"net/url"
 	"regexp"
 )
@@ -30,4 +31,15 @@ func RedactError(err error) string {
 		return ""
 	}
 	return Redact(err.Error())
+}
+
+// Cause returns the error of a failed request without the request's URL: the inner error of
+// a *url.Error (a dial, TLS or timeout error, still matchable with errors.Is/As), else err.
+// For URLs whose path is itself a secret (feeds), where Redact would keep too much.
+func Cause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -97,10 +96,7 @@ func (s *Source) feed(ctx context.Context, conn integration.Connection) (string,
 
 // feedError keeps the feed URL (a secret) out of transport errors and classifies refusals.
 func (s *Source) feedError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = netguard.Cause(err)
 	var tooLarge *netguard.TooLargeError
 	if errors.As(err, &tooLarge) {
 		return &LimitError{Limit: "feed size in bytes", Max: int(tooLarge.Limit)}

@@ -118,7 +118,7 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 		if errors.Is(err, netguard.ErrBlocked) {
 			return Result{}, &integration.ProviderError{Provider: Provider, Op: "enquiry", Err: err}
 		}
-		return Result{}, integration.TransportError(Provider, "enquiry", errors.New(netguard.RedactError(err)))
+		return Result{}, integration.TransportError(Provider, "enquiry", netguard.Cause(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
