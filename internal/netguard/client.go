@@ -73,8 +73,6 @@ type Options struct {
 	// MaxBodyBytes caps a response body: reading past it fails with *TooLargeError.
 	// Defaults to MaxBodyBytesDefault (5 MiB).
 	MaxBodyBytes int64
-	// Resolver resolves host names. Defaults to net.DefaultResolver.
-	Resolver *net.Resolver
 
 	// exempt lets exact address:port pairs through the check. Tests only (export_test.go):
 	// a loopback httptest server as an "allowed" first hop.
@@ -92,7 +90,7 @@ func New(o Options) *http.Client {
 		maxBody = MaxBodyBytesDefault
 	}
 	redirects := min(max(o.MaxRedirects, 0), MaxRedirectsLimit)
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second, Resolver: o.Resolver}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	if !o.AllowPrivate {
 		dialer.ControlContext = control(o.exempt)
 	}
