@@ -18,6 +18,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/crm/honeybook"
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
@@ -158,6 +159,11 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 		providers[integration.Outlook] = &oauth2.Config{ClientID: cc.MicrosoftClientID, ClientSecret: cc.MicrosoftClientSecret,
 			Endpoint: oauth2.Endpoint{TokenURL: cc.MicrosoftTokenURL}, Scopes: []string{"offline_access", "Calendars.Read"}}
 	}
+	allowPrivate, err := s.allowPrivateNetworks()
+	if err != nil {
+		return err
+	}
+	feeds := ical.NewHTTPClient(allowPrivate, 0)
 	tokens := &oauth.Refresher{Pool: s.Pool, Keyring: keyring, Providers: providers, Limits: limits}
 	creds := integration.CredentialStore{Keyring: keyring, DB: s.Pool}
 	gsrc := &google.Source{Endpoint: cc.GoogleCalendarEndpoint, Tokens: tokens, Limits: limits}
@@ -167,11 +173,12 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 		Syncer: &calendar.Syncer{Pool: s.Pool, Logger: s.Logger, Sources: map[integration.Kind]calendar.Source{
 			integration.GoogleCalendar: gsrc,
 			integration.Outlook:        osrc,
-			integration.ICal:           &ical.Source{Credentials: creds, Limits: limits},
-			integration.LightBlue:      &ical.Source{Provider: lightblue.Provider, Credentials: creds, Limits: limits},
+			integration.ICal:           &ical.Source{Credentials: creds, Limits: limits, HTTPClient: feeds},
+			integration.LightBlue:      &ical.Source{Provider: lightblue.Provider, Credentials: creds, Limits: limits, HTTPClient: feeds},
 		}},
-		CRM:             &crm.Processor{Pool: s.Pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
-		LightBlue:       &lightblue.Client{URL: cc.LightBlueURL, Limits: limits},
+		CRM: &crm.Processor{Pool: s.Pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
+		LightBlue: &lightblue.Client{URL: cc.LightBlueURL, Limits: limits,
+			HTTPClient: netguard.New(netguard.Options{AllowPrivate: allowPrivate, Timeout: lightblue.TimeoutDefault})},
 		Breakers:        breakers,
 		PublicURL:       s.Config.Webhooks.PublicURL,
 		SyncInterval:    cc.SyncInterval,

@@ -154,7 +154,12 @@ func wireHealth(_ context.Context, s *Sidecar) error {
 	// Breaker transitions: recorded durably, alerted.
 	alert := hc.AlertWebhookURL != ""
 	if alert {
-		w, err := health.NewAlertWorker(health.AlertConfig{URL: hc.AlertWebhookURL, Secret: hc.AlertWebhookSecret})
+		allowPrivate, err := s.allowPrivateNetworks()
+		if err != nil {
+			return err
+		}
+		w, err := health.NewAlertWorker(health.AlertConfig{URL: hc.AlertWebhookURL, Secret: hc.AlertWebhookSecret,
+			AllowPrivateNetworks: allowPrivate})
 		if err != nil {
 			return fmt.Errorf("VENDORHUB_ALERT_WEBHOOK_URL: %w", err)
 		}

@@ -68,8 +68,10 @@ type WebhooksConfig struct {
 	// OutboundTimeout bounds one outbound attempt. VENDORHUB_WEBHOOK_OUTBOUND_TIMEOUT.
 	// Defaults to 15s.
 	OutboundTimeout time.Duration
-	// AllowPrivateNetworks lets outbound endpoints resolve to loopback/private addresses:
-	// "on", "off", or "" for on with `dev` and off with `run` (SSRF protection).
+	// AllowPrivateNetworks lets every guarded HTTP client (internal/netguard: outbound
+	// endpoints and Zapier catch hooks, iCalendar and Light Blue feeds, the Light Blue API,
+	// the alert webhook) reach loopback/private addresses: "on", "off", or "" for on with
+	// `dev` and off with `run` (SSRF protection).
 	// VENDORHUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS. Defaults to "".
 	AllowPrivateNetworks string
 }
@@ -164,7 +166,7 @@ func wireWebhooks(_ context.Context, s *Sidecar) error {
 	if err != nil {
 		return err
 	}
-	allowPrivate, err := wc.allowPrivate(s.Config.Dev)
+	allowPrivate, err := s.allowPrivateNetworks()
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func setup(t *testing.T) *bundle {
 	b.syncer = &calendar.Syncer{Pool: b.db.Pool, Sources: map[integration.Kind]calendar.Source{
 		integration.GoogleCalendar: &google.Source{Endpoint: b.google.Endpoint(), Tokens: staticTokens{}},
 		integration.Outlook:        &outlook.Source{BaseURL: b.graph.BaseURL(), Tokens: staticTokens{}, Now: now},
-		integration.ICal:           &ical.Source{Now: now},
+		integration.ICal:           &ical.Source{Now: now, HTTPClient: ical.NewHTTPClient(true, 0)}, // the fake feed is on loopback
 	}}
 	return b
 }

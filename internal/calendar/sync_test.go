@@ -56,7 +56,8 @@ func setup(t *testing.T) *bundle {
 	b.syncer = &calendar.Syncer{Pool: db.Pool, Sources: map[integration.Kind]calendar.Source{
 		integration.GoogleCalendar: &google.Source{Endpoint: b.google.Endpoint(), Tokens: tokens, PageSize: 2},
 		integration.Outlook:        &outlook.Source{BaseURL: b.graph.BaseURL(), Tokens: tokens, PageSize: 3, Now: now},
-		integration.LightBlue:      &ical.Source{Provider: "lightblue", Credentials: integration.CredentialStore{Keyring: b.keyring, DB: db.Pool}, Now: now},
+		integration.LightBlue: &ical.Source{Provider: "lightblue", Credentials: integration.CredentialStore{Keyring: b.keyring, DB: db.Pool}, Now: now,
+			HTTPClient: ical.NewHTTPClient(true, 0)}, // the fake feed is on loopback
 	}}
 	return b
 }

@@ -31,11 +31,13 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/calendar/google"
+	"github.com/wedsync/vendorhub/internal/calendar/ical"
 	"github.com/wedsync/vendorhub/internal/calendar/outlook"
 	"github.com/wedsync/vendorhub/internal/crm"
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
@@ -204,7 +206,12 @@ func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, oauth.ErrReauthRequired), errors.Is(err, calendar.ErrInactive), errors.Is(err, integration.ErrConnectionNotFound),
-		errors.Is(err, lightblue.ErrBadAPIKey), errors.Is(err, secret.ErrNotFound):
+		errors.Is(err, lightblue.ErrBadAPIKey), errors.Is(err, secret.ErrNotFound), errors.Is(err, ical.ErrNoFeedURL):
+		return river.JobCancel(err)
+	case errors.Is(err, netguard.ErrBlocked), errors.As(err, new(*ical.LimitError)), errors.As(err, new(*ical.ParseError)):
+		// A refused address or a hostile or broken feed: retrying now changes nothing (the run
+		// is recorded; the scheduler comes back at the next round).
+		c.cfg.Logger.Warn("connector: refused", "kind", job.Kind, "error", netguard.RedactError(err))
 		return river.JobCancel(err)
 	}
 	pe, ok := provider.As(err)

@@ -29,6 +29,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/integration"
 	it "github.com/wedsync/vendorhub/internal/integration/integrationtest"
 	"github.com/wedsync/vendorhub/internal/jobs"
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/providerfake"
@@ -86,17 +87,18 @@ func setup(t *testing.T, opts ...func(*connector.Config)) *bundle {
 		integration.Outlook:        {ClientID: "c", ClientSecret: "s", Endpoint: oauth2.Endpoint{TokenURL: b.graph.TokenURL()}},
 	}}
 	creds := integration.CredentialStore{Keyring: b.keyring, DB: db.Pool}
+	feeds := ical.NewHTTPClient(true, 2*time.Second) // the fakes listen on loopback
 	gsrc := &google.Source{Endpoint: b.google.Endpoint(), Tokens: tokens, Limits: limits, Timeout: 2 * time.Second}
 	osrc := &outlook.Source{BaseURL: b.graph.BaseURL(), Tokens: tokens, Limits: limits, Timeout: 2 * time.Second}
 	cfg := connector.Config{
 		Pool: db.Pool, Keyring: b.keyring, Tokens: tokens, Google: gsrc, Outlook: osrc, PublicURL: b.ingress.URL, Now: now,
 		Syncer: &calendar.Syncer{Pool: db.Pool, Sources: map[integration.Kind]calendar.Source{
 			integration.GoogleCalendar: gsrc, integration.Outlook: osrc,
-			integration.ICal:      &ical.Source{Credentials: creds, Limits: limits, Timeout: 2 * time.Second},
-			integration.LightBlue: &ical.Source{Provider: "lightblue", Credentials: creds, Limits: limits, Timeout: 2 * time.Second},
+			integration.ICal:      &ical.Source{Credentials: creds, Limits: limits, Timeout: 2 * time.Second, HTTPClient: feeds},
+			integration.LightBlue: &ical.Source{Provider: "lightblue", Credentials: creds, Limits: limits, Timeout: 2 * time.Second, HTTPClient: feeds},
 		}},
 		CRM:       &crm.Processor{Pool: db.Pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
-		LightBlue: &lightblue.Client{URL: b.lb.APIURL(), Limits: limits},
+		LightBlue: &lightblue.Client{URL: b.lb.APIURL(), Limits: limits, HTTPClient: netguard.New(netguard.Options{AllowPrivate: true})},
 	}
 	for _, o := range opts {
 		o(&cfg)

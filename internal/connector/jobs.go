@@ -130,6 +130,14 @@ func (w *SyncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if w.c.cfg.Syncer == nil {
 		return river.JobCancel(errors.New("connector: no syncer configured"))
 	}
+	if job.Args.ConnKind == integration.ICal || job.Args.ConnKind == integration.LightBlue {
+		// A feed URL still in plain config is sealed in the credential first.
+		if moved, err := integration.SealFeedURL(ctx, w.c.cfg.Keyring, w.c.cfg.Pool, job.Args.ConnectionID); err != nil {
+			return w.c.retry(job.JobRow, err)
+		} else if moved {
+			w.c.cfg.Logger.Info("connector: feed URL moved from config into the sealed credential", "connection", job.Args.ConnectionID)
+		}
+	}
 	err := w.c.guard(job.Args.ConnectionID, func() error {
 		_, err := w.c.cfg.Syncer.Sync(ctx, job.Args.ConnectionID)
 		return err
@@ -483,12 +491,12 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[PushArgs]) error {
 func (c *Connectors) failConnection(ctx context.Context, conn integration.Connection, cause error) error {
 	return pgx.BeginFunc(ctx, c.cfg.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `update public.integration_connections set status = 'error', last_error = left($2, 2000), updated_at = now() where id = $1`,
-			conn.ID, cause.Error()); err != nil {
+			conn.ID, integration.PublicMessage(cause)); err != nil {
 			return err
 		}
 		subject, _ := json.Marshal(map[string]any{"table": "integration_connections", "id": conn.ID, "vendor_id": conn.VendorID})
 		data, _ := json.Marshal(map[string]any{"connection_id": conn.ID, "vendor_id": conn.VendorID, "kind": conn.Kind,
-			"reason": "error", "error": cause.Error()})
+			"reason": "error", "error": integration.PublicMessage(cause)})
 		if _, err := tx.Exec(ctx, `select vendorhub.emit('integration.failed', null, $1::jsonb, $2::jsonb)`, subject, data); err != nil {
 			return err
 		}

@@ -182,7 +182,7 @@ func (c *Connectors) Due(ctx context.Context, q integration.Querier) ([]river.In
 	rows, err := q.Query(ctx, `select c.id::text, c.kind from public.integration_connections c
 where c.status = 'active' and (
   (c.kind in ('google_calendar', 'outlook') and (c.last_sync_at is null or c.last_sync_at < now() - $1::interval))
-  or (c.kind in ('ical', 'lightblue') and c.config ? 'feed_url' and (c.last_sync_at is null or c.last_sync_at < now() - $2::interval)))
+  or (c.kind in ('ical', 'lightblue') and (c.config ? 'feed_url' or c.config ? 'feed_sealed') and (c.last_sync_at is null or c.last_sync_at < now() - $2::interval)))
 order by c.last_sync_at nulls first limit $3`, c.cfg.SyncInterval, c.cfg.FeedInterval, ScheduleBatchDefault)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
@@ -47,9 +49,16 @@ type AlertConfig struct {
 	Secret string
 	// Timeout bounds one POST. Defaults to 10 s.
 	Timeout time.Duration
-	// Client sends the POSTs. Defaults to an http.Client with Timeout.
+	// AllowPrivateNetworks lets the URL resolve to loopback and private addresses
+	// (VENDORHUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS). Defaults to false: refused.
+	AllowPrivateNetworks bool
+	// Client sends the POSTs. Defaults to the guarded client (netguard) with Timeout, no
+	// redirects and, unless AllowPrivateNetworks, the private-address check.
 	Client *http.Client
 }
+
+// alertMaxResponseBytes caps how much of the alert webhook's answer is read (and drained).
+const alertMaxResponseBytes = 64 << 10
 
 // AlertWorker posts AlertArgs jobs.
 type AlertWorker struct {
@@ -62,11 +71,12 @@ type AlertWorker struct {
 func NewAlertWorker(cfg AlertConfig) (*AlertWorker, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("health: alert webhook URL %q: want an absolute http(s) URL", cfg.URL)
+		return nil, fmt.Errorf("health: alert webhook URL %q: want an absolute http(s) URL", netguard.RedactURL(cfg.URL))
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, 10*time.Second)
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: cfg.Timeout}
+		cfg.Client = netguard.New(netguard.Options{AllowPrivate: cfg.AllowPrivateNetworks, Timeout: cfg.Timeout,
+			MaxBodyBytes: alertMaxResponseBytes})
 	}
 	w := &AlertWorker{cfg: cfg}
 	if cfg.Secret != "" {
@@ -102,8 +112,13 @@ func (w *AlertWorker) Work(ctx context.Context, job *river.Job[AlertArgs]) error
 		signature.SetHeaders(req.Header, signature.StandardHeaders, [][]byte{w.secret}, "msg_"+job.Args.TransitionID, time.Now(), body)
 	}
 	resp, err := w.cfg.Client.Do(req)
+	if errors.Is(err, netguard.ErrBlocked) {
+		// Configuration, not an outage: retrying will not change the address (Cancel).
+		return provider.Policy{}.JobResult(&provider.Error{Provider: "alert webhook", Err: netguard.Cause(err)}, job.Attempt)
+	}
 	if err != nil {
-		return provider.Policy{}.JobResult(provider.Transport("alert webhook", "", err), job.Attempt)
+		// Cause drops the request URL, which may carry a token.
+		return provider.Policy{}.JobResult(provider.Transport("alert webhook", "", netguard.Cause(err)), job.Attempt)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {

@@ -34,7 +34,7 @@ func TestAlertWorkerPostsSignedTransitions(t *testing.T) {
 		w.WriteHeader(int(status.Load()))
 	}))
 	t.Cleanup(srv.Close)
-	w, err := health.NewAlertWorker(health.AlertConfig{URL: srv.URL, Secret: secret})
+	w, err := health.NewAlertWorker(health.AlertConfig{URL: srv.URL, Secret: secret, AllowPrivateNetworks: true})
 	require.NoError(t, err)
 	args := health.AlertArgs{TransitionID: "7d3c4c2e-0a59-4a55-9d8e-7c0f1f0f7c11", Breaker: "provider:twilio", From: "closed",
 		To: "open", At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Instance: "a", ConsecutiveFailures: 5, LastError: "HTTP 503"}
@@ -66,4 +66,22 @@ func TestAlertWorkerPostsSignedTransitions(t *testing.T) {
 
 	_, err = health.NewAlertWorker(health.AlertConfig{URL: "mailto:ops@example.com"})
 	require.ErrorContains(t, err, "absolute http(s) URL")
+}
+
+// The alert webhook goes through the guarded client: by default a loopback (or private) URL is
+// refused at dial time, nothing reaches it, and the job is cancelled, not retried.
+func TestAlertWorkerRefusesPrivateAddressByDefault(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	w, err := health.NewAlertWorker(health.AlertConfig{URL: srv.URL + "/hook?token=s3cret"})
+	require.NoError(t, err)
+	job := &river.Job[health.AlertArgs]{JobRow: &rivertype.JobRow{ID: 1}, Args: health.AlertArgs{TransitionID: "t1", Breaker: "b"}}
+	err = w.Work(context.Background(), job)
+	var cancel *river.JobCancelError
+	require.ErrorAs(t, err, &cancel)
+	require.ErrorContains(t, err, "private or internal address")
+	require.NotContains(t, err.Error(), "s3cret")
+	require.Zero(t, hits.Load())
 }

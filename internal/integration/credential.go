@@ -21,6 +21,8 @@ type Credential struct {
 	Expiry       time.Time `json:"expiry,omitzero"`
 	// APIKey is a Light Blue API key.
 	APIKey string `json:"api_key,omitempty"`
+	// FeedURL is an iCalendar feed's URL (ical, lightblue): its path is a secret (SetFeedURL).
+	FeedURL string `json:"feed_url,omitempty"`
 	// Password protects an iCalendar feed (HTTP Basic, with Config "username").
 	Password string `json:"password,omitempty"`
 	// Secret verifies inbound webhooks of the connection: the Zapier bridge's static header,

@@ -21,8 +21,8 @@ type Run struct {
 	Status                                     string
 	Full                                       bool
 	Created, Updated, Skipped, Failed, Deleted int
-	// Error is the failure, if any; its text is stored (never a credential: provider errors
-	// carry the provider's message, not the request).
+	// Error is the failure, if any; members read PublicMessage(Error): a fixed message and
+	// status code, never response bytes or URLs.
 	Error error
 }
 
@@ -31,7 +31,7 @@ type Run struct {
 func RecordRun(ctx context.Context, q Querier, r Run) error {
 	var errText *string
 	if r.Error != nil {
-		s := r.Error.Error()
+		s := PublicMessage(r.Error)
 		if len(s) > 2000 {
 			s = s[:2000]
 		}

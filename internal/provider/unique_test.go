@@ -28,6 +28,7 @@ var (
 	errorTypesAllowedIn = map[string]string{
 		"internal/oauth.ReauthRequiredError": "a connection state (the vendor must re-authorize), not a failed call",
 		"internal/calendar/ical.ParseError":  "a feed's content that does not parse, not a failed call",
+		"internal/calendar/ical.LimitError":  "a feed over one of the parser's caps, not a failed call; the source wraps it in a permanent *provider.Error",
 		"internal/crm.MappingError":          "a CRM payload that does not map, not a failed call",
 		"internal/realtime/rtclient.DialError": "the test and benchmark client's refusal, asserted on by tests; " +
 			"no retry is decided from it",

@@ -3,9 +3,17 @@
 // If-None-Match, Last-Modified / If-Modified-Since; 304 means nothing changed) and expands
 // recurring events (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides) within a window into busy
 // events. Parsing uses github.com/emersion/go-ical and recurrence github.com/teambition/rrule-go.
+//
+// Feeds are untrusted: Parse enforces the caps of limits.go (bytes, lines, line length,
+// nesting, events, occurrences and recurrence steps) with counters and context checks, and
+// starts each expansion near the window, so a hostile feed fails fast with a *LimitError.
 package ical
 
 import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,23 +25,56 @@ import (
 	"github.com/wedsync/vendorhub/internal/calendar"
 )
 
-// MaxOccurrences caps the occurrences expanded from one recurring event within the window.
-const MaxOccurrences = 5000
-
 // ParseError reports a feed that is not iCalendar.
 type ParseError struct{ Err error }
 
 func (e *ParseError) Error() string { return "ical: feed is not valid iCalendar: " + e.Err.Error() }
 func (e *ParseError) Unwrap() error { return e.Err }
 
+// PublicMessage is the fixed text stored where members read it (the decoder's message may
+// quote the feed).
+func (e *ParseError) PublicMessage() string { return "the feed is not valid iCalendar" }
+
+// Result is what Parse read.
+type Result struct {
+	// Events are the busy events overlapping the window, recurrences expanded.
+	Events []calendar.Event
+	// Invalid counts events that could not be read (missing UID or DTSTART, bad dates, bad
+	// RRULE); they are skipped, not fatal.
+	Invalid int
+	// Stats counts the work done, also when Parse fails.
+	Stats Stats
+}
+
 // Parse reads a feed and returns its busy events overlapping [from, to), recurrences expanded.
 // Floating times and all-day dates are in the feed's X-WR-TIMEZONE, else in loc (the vendor's
-// zone). Cancelled and transparent events are left out. invalid counts events that could not
-// be read (missing UID or DTSTART, bad dates, bad RRULE); they are skipped, not fatal.
-func Parse(r io.Reader, from, to time.Time, loc *time.Location) (events []calendar.Event, invalid int, err error) {
-	cal, err := goical.NewDecoder(r).Decode()
+// zone). Cancelled and transparent events are left out. A feed over a cap is a *LimitError,
+// one that is not iCalendar a *ParseError; ctx ending stops it.
+func Parse(ctx context.Context, r io.Reader, from, to time.Time, loc *time.Location) (res Result, err error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxFeedBytes+1))
+	res.Stats.Bytes = len(data)
 	if err != nil {
-		return nil, 0, &ParseError{Err: err}
+		return res, err
+	}
+	if len(data) > MaxFeedBytes {
+		return res, &LimitError{Limit: "feed size in bytes", Max: MaxFeedBytes}
+	}
+	if err := scan(ctx, data, &res.Stats); err != nil {
+		return res, err
+	}
+	cal, err := goical.NewDecoder(bytes.NewReader(data)).Decode()
+	if err != nil {
+		return res, &ParseError{Err: err}
+	}
+	var events []calendar.Event
+	invalid := 0
+	defer func() { res.Events, res.Invalid = events, invalid }()
+	add := func(ev calendar.Event) error {
+		if len(events) >= MaxEvents {
+			return &LimitError{Limit: "event count", Max: MaxEvents}
+		}
+		events = append(events, ev)
+		return nil
 	}
 	if tz := propText(cal.Props, "X-WR-TIMEZONE"); tz != "" {
 		if l, err := time.LoadLocation(tz); err == nil {
@@ -87,11 +128,17 @@ func Parse(r io.Reader, from, to time.Time, loc *time.Location) (events []calend
 		base := calendar.Event{ExternalID: uid, Start: start, End: end, AllDay: allDay, TimeZone: tz, Tentative: tentative(e)}
 		if e.Props.Get(goical.PropRecurrenceRule) == nil && e.Props.Get(goical.PropRecurrenceDates) == nil {
 			if base.Start.Before(to) && base.End.After(from) {
-				events = append(events, base)
+				if err := add(base); err != nil {
+					return res, err
+				}
 			}
 			continue
 		}
-		starts, err := occurrences(e, from, to, end.Sub(start), loc)
+		starts, err := occurrences(ctx, e, from, to, end.Sub(start), loc, &res.Stats)
+		var limit *LimitError
+		if errors.As(err, &limit) || ctx.Err() != nil {
+			return res, cmp.Or(ctx.Err(), err)
+		}
 		if err != nil {
 			invalid++
 			continue
@@ -101,7 +148,9 @@ func Parse(r io.Reader, from, to time.Time, loc *time.Location) (events []calend
 			if o, ok := overrides[id]; ok {
 				used[id] = true
 				if !o.cancelled && o.ev.Start.Before(to) && o.ev.End.After(from) {
-					events = append(events, o.ev)
+					if err := add(o.ev); err != nil {
+						return res, err
+					}
 				}
 				continue
 			}
@@ -115,16 +164,20 @@ func Parse(r io.Reader, from, to time.Time, loc *time.Location) (events []calend
 			} else {
 				ev.End = s.Add(end.Sub(start)).UTC()
 			}
-			events = append(events, ev)
+			if err := add(ev); err != nil {
+				return res, err
+			}
 		}
 	}
 	// Overrides whose original occurrence is outside the window (moved into it) still count.
 	for id, o := range overrides {
 		if !used[id] && !o.cancelled && o.ev.Start.Before(to) && o.ev.End.After(from) {
-			events = append(events, o.ev)
+			if err := add(o.ev); err != nil {
+				return res, err
+			}
 		}
 	}
-	return events, invalid, nil
+	return res, nil
 }
 
 func occurrenceID(uid string, start time.Time) string {
@@ -225,8 +278,9 @@ func span(e goical.Event, loc *time.Location) (start, end time.Time, allDay bool
 
 // occurrences expands RRULE/RDATE minus EXDATE, returning the starts of occurrences that
 // overlap [from, to). Recurrence runs in the start's own zone, so wall-clock times hold across
-// DST changes.
-func occurrences(e goical.Event, from, to time.Time, dur time.Duration, loc *time.Location) ([]time.Time, error) {
+// DST changes. The rule starts near the window (skipForward); more than MaxIterations steps
+// or MaxOccurrences occurrences is a *LimitError.
+func occurrences(ctx context.Context, e goical.Event, from, to time.Time, dur time.Duration, loc *time.Location, st *Stats) ([]time.Time, error) {
 	sp := e.Props.Get(goical.PropDateTimeStart)
 	local, isDate, err := propTime(sp, loc)
 	if err != nil {
@@ -238,11 +292,18 @@ func occurrences(e goical.Event, from, to time.Time, dur time.Duration, loc *tim
 		return nil, err
 	} else if opt != nil {
 		opt.Dtstart = local
-		rule, err := rrule.NewRRule(*opt)
-		if err != nil {
-			return nil, err
+		moved, live := skipForward(*opt, from.Add(-dur).In(local.Location()))
+		if live && neverInWindow(moved, from.Add(-dur), to) {
+			live = false
+			st.Unmatchable++
 		}
-		set.RRule(rule)
+		if live {
+			rule, err := rrule.NewRRule(moved)
+			if err != nil {
+				return nil, err
+			}
+			set.RRule(rule)
+		}
 	} else {
 		set.RDate(local)
 	}
@@ -265,13 +326,30 @@ func occurrences(e goical.Event, from, to time.Time, dur time.Duration, loc *tim
 		}
 	}
 	var out []time.Time
+	steps := 0
+	defer func() {
+		st.Iterations += steps
+		st.MaxExpansion = max(st.MaxExpansion, steps)
+	}()
 	next := set.Iterator()
 	for {
+		if steps%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if steps == MaxIterations {
+			return nil, &LimitError{Limit: "recurrence steps per event", Max: MaxIterations}
+		}
+		steps++
 		t, ok := next()
-		if !ok || !t.Before(to) || len(out) >= MaxOccurrences {
+		if !ok || !t.Before(to) {
 			break
 		}
 		if t.Add(dur).After(from) {
+			if len(out) == MaxOccurrences {
+				return nil, &LimitError{Limit: "occurrences per event", Max: MaxOccurrences}
+			}
 			out = append(out, t)
 		}
 	}

@@ -44,9 +44,10 @@ func TestParseSingleAndAllDay(t *testing.T) {
 		vevent("UID:bad-dates", "DTSTART:20260603T100000Z", "DTEND:20260603T090000Z"),
 		vevent("SUMMARY:no uid", "DTSTART:20260604T100000Z", "DTEND:20260604T110000Z"),
 	)
-	evs, invalid, err := Parse(strings.NewReader(ics), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), london)
+	res, err := Parse(t.Context(), strings.NewReader(ics), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), london)
 	require.NoError(t, err)
-	require.Equal(t, 2, invalid)
+	evs := res.Events
+	require.Equal(t, 2, res.Invalid)
 	evs = byStart(evs)
 	require.Len(t, evs, 2)
 
@@ -72,9 +73,10 @@ func TestParseRecurringAcrossDST(t *testing.T) {
 		vevent("UID:weekly", "RECURRENCE-ID;TZID=America/New_York:20260321T100000",
 			"DTSTART;TZID=America/New_York:20260321T140000", "DTEND;TZID=America/New_York:20260321T160000"),
 	)
-	evs, invalid, err := Parse(strings.NewReader(ics), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	res, err := Parse(t.Context(), strings.NewReader(ics), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC)
 	require.NoError(t, err)
-	require.Zero(t, invalid)
+	evs := res.Events
+	require.Zero(t, res.Invalid)
 	evs = byStart(evs)
 	var got []string
 	for _, e := range evs {
@@ -96,9 +98,9 @@ func TestParseRecurringAllDayAndWindow(t *testing.T) {
 	// Yearly two-day booking, infinite; only occurrences inside the window are expanded.
 	ics := feed(vevent("UID:fair", "DTSTART;VALUE=DATE:20200324", "DTEND;VALUE=DATE:20200326", "RRULE:FREQ=YEARLY"))
 	from, to := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
-	evs, _, err := Parse(strings.NewReader(ics), from, to, berlin)
+	res, err := Parse(t.Context(), strings.NewReader(ics), from, to, berlin)
 	require.NoError(t, err)
-	evs = byStart(evs)
+	evs := byStart(res.Events)
 	require.Len(t, evs, 2)
 	for _, e := range evs {
 		require.True(t, e.AllDay)
@@ -113,7 +115,7 @@ func TestParseRecurringAllDayAndWindow(t *testing.T) {
 
 func TestParseRejectsNonICalendar(t *testing.T) {
 	t.Parallel()
-	_, _, err := Parse(strings.NewReader("<html>login</html>"), time.Now(), time.Now().Add(time.Hour), time.UTC)
+	_, err := Parse(t.Context(), strings.NewReader("<html>login</html>"), time.Now(), time.Now().Add(time.Hour), time.UTC)
 	var pe *ParseError
 	require.True(t, errors.As(err, &pe), "got %v", err)
 }

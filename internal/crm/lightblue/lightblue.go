@@ -9,6 +9,7 @@ package lightblue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/integration"
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/provider"
 )
 
@@ -29,7 +31,7 @@ const (
 )
 
 // ErrBadAPIKey reports an API key Light Blue refuses: the vendor must paste a new one.
-var ErrBadAPIKey = errors.New("lightblue: API key refused")
+var ErrBadAPIKey error = integration.FixedError("lightblue: API key refused")
 
 // rejections are the answers by which Light Blue refuses an enquiry for good.
 var rejections = map[string]string{"-3": "unsupported type", "-20": "HTTPS required"}
@@ -60,7 +62,8 @@ type Enquiry struct {
 type Client struct {
 	// URL is the API endpoint. Defaults to URLDefault.
 	URL string
-	// HTTPClient sends requests. Defaults to http.DefaultClient.
+	// HTTPClient sends requests. Defaults to the guarded client (netguard, no redirects):
+	// URL is the operator's, and must not reach internal addresses either.
 	HTTPClient *http.Client
 	// Limits rate-limits pushes under Provider. Defaults to no limit.
 	Limits *integration.Limits
@@ -105,14 +108,18 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = netguard.New(netguard.Options{Timeout: timeout})
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return Result{}, ctx.Err()
 		}
-		return Result{}, provider.Transport(Provider, "enquiry", err)
+		if errors.Is(err, netguard.ErrBlocked) {
+			// A refused address: permanent, the same push is refused the same way.
+			return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Err: err}
+		}
+		return Result{}, provider.Transport(Provider, "enquiry", netguard.Cause(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
@@ -130,8 +137,9 @@ func (c *Client) Push(ctx context.Context, apiKey string, e Enquiry) (Result, er
 	case "-1":
 		return Result{}, ErrBadAPIKey
 	case "-3", "-20":
+		// Err is the fixed text stored where members read it (integration.PublicMessage).
 		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Code: code,
-			Message: "enquiry rejected: " + rejections[code]}
+			Err: integration.FixedError(fmt.Sprintf("enquiry rejected with status %s %s", code, rejections[code]))}
 	default:
 		return Result{}, &provider.Error{Provider: Provider, Op: "enquiry", Status: resp.StatusCode, Message: "unexpected answer " + code}
 	}

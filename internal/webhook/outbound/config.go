@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/health"
+	"github.com/wedsync/vendorhub/internal/netguard"
 )
 
 // Kind is the River job kind of a delivery attempt.
@@ -25,7 +26,9 @@ const (
 	DisableAfterDefault    = 5 * 24 * time.Hour
 	RotationOverlapDefault = 24 * time.Hour
 	ResponseExcerptMax     = 1024
-	userAgent              = "vendorhub-webhooks/1"
+	// MaxResponseBytes caps how much of an endpoint's answer is read (and drained).
+	MaxResponseBytes = 1 << 20
+	userAgent        = "vendorhub-webhooks/1"
 )
 
 // Config configures the Sink and the Worker.
@@ -46,8 +49,9 @@ type Config struct {
 	// AllowPrivateNetworks lets endpoints resolve to loopback, private and link-local
 	// addresses (dev and tests). Defaults to false: such endpoints fail (SSRF protection).
 	AllowPrivateNetworks bool
-	// HTTPClient sends the requests. Defaults to a client with Timeout, no redirects and the
-	// private-network guard.
+	// HTTPClient sends the requests. Defaults to the guarded client (netguard) with Timeout,
+	// no redirects (a 3xx is a failed attempt), MaxResponseBytes and, unless
+	// AllowPrivateNetworks, the private-address check.
 	HTTPClient *http.Client
 	// Breakers guards each endpoint's attempts with a circuit breaker: the breaker of the
 	// endpoint's integration connection (health.ConnectionBreaker) when it has one, else the
@@ -85,7 +89,8 @@ func (c Config) WithDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = newHTTPClient(c.Timeout, c.AllowPrivateNetworks)
+		c.HTTPClient = netguard.New(netguard.Options{AllowPrivate: c.AllowPrivateNetworks, Timeout: c.Timeout,
+			MaxBodyBytes: MaxResponseBytes})
 	}
 	return c
 }

@@ -1,10 +1,12 @@
 package outbound
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/provider"
 )
 
@@ -70,7 +72,8 @@ func (v Verdict) Status() string {
 func (v Verdict) Outage() bool { return v.Err != nil && provider.IsOutage(v.Err) }
 
 // Decide is the delivery rule, without I/O. 2xx delivers. 410 Gone disables the endpoint.
-// Any other failure disables it once it has been failing for disableAfter, gives up after
+// An address the guarded client refused (netguard.ErrBlocked) is a permanent failure, like a
+// 4xx: the endpoint's configuration, not an outage. Any other failure disables it once it has been failing for disableAfter, gives up after
 // the last attempt, and otherwise retries after delay(a.Number) — the configured schedule
 // (Svix's), which an endpoint's Retry-After does not change.
 func Decide(a Attempt, disableAfter time.Duration, delay func(attempt int) time.Duration) Verdict {
@@ -78,9 +81,12 @@ func Decide(a Attempt, disableAfter time.Duration, delay func(attempt int) time.
 		return Verdict{Next: Delivered, Outcome: "succeeded"}
 	}
 	v := Verdict{Outcome: "failed"}
-	if a.SendErr != nil {
+	switch {
+	case errors.Is(a.SendErr, netguard.ErrBlocked):
+		v.Err = &provider.Error{Provider: Provider, Err: a.SendErr}
+	case a.SendErr != nil:
 		v.Err = provider.Transport(Provider, "", a.SendErr)
-	} else {
+	default:
 		v.Err = provider.FromStatus(Provider, "", a.Status)
 	}
 	since := a.Now

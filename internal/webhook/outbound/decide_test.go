@@ -2,11 +2,13 @@ package outbound
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/provider"
 )
 
@@ -33,6 +35,7 @@ func TestDecide(t *testing.T) {
 		{"503 retries on the schedule", Attempt{Status: 503, FailingSince: &recent, Number: 2, Max: 8}, RetryAt, "failed", "pending", true, provider.Transient, now.Add(5 * time.Minute), ""},
 		{"first failure retries after 5 s", Attempt{Status: 500, Number: 1, Max: 8}, RetryAt, "failed", "pending", true, provider.Transient, now.Add(5 * time.Second), ""},
 		{"transport failure is an outage", Attempt{SendErr: errors.New("connection refused"), Number: 1, Max: 8}, RetryAt, "failed", "pending", true, provider.Transient, now.Add(5 * time.Second), ""},
+		{"refused address retries, no outage", Attempt{SendErr: fmt.Errorf("dial: %w", netguard.ErrBlocked), Number: 1, Max: 8}, RetryAt, "failed", "pending", false, provider.Permanent, now.Add(5 * time.Second), ""},
 		{"429 retries but is no outage", Attempt{Status: 429, Number: 1, Max: 8}, RetryAt, "failed", "pending", false, provider.RateLimited, now.Add(5 * time.Second), ""},
 		{"400 retries, no outage", Attempt{Status: 400, Number: 1, Max: 8}, RetryAt, "failed", "pending", false, provider.Permanent, now.Add(5 * time.Second), ""},
 		{"last attempt gives up", Attempt{Status: 503, FailingSince: &recent, Number: 8, Max: 8}, GiveUp, "failed", "failed", true, provider.Transient, time.Time{}, ""},

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -683,4 +684,27 @@ insert into auth.users (id, email) values ($1, 'band@declined.test');
 	require.Equal(t, 1, b.count(t, `select count(*) from public.webhook_deliveries where vendor_id = $1 and event_key = $2`, b.vendor, msg.Key.String()))
 	require.Zero(t, deliveries(other), "a vendor not connected to the wedding gets nothing, though its member is in the conversation")
 	require.Zero(t, deliveries(declined), "a declined vendor gets nothing")
+}
+
+// Attempt errors never carry the endpoint URL's userinfo or query string (netguard.Redact):
+// members read them.
+func TestAttemptErrorsAreRedacted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there: the dial is refused
+	_, err = b.db.Pool.Exec(context.Background(), `update public.webhook_endpoints set url = $2 where id = $1`,
+		b.endpoint, "http://zap:pw-s3cret@"+closed+"/hooks/catch/1/abc?token=q-s3cret")
+	require.NoError(t, err)
+	cfg := b.cfg
+	cfg.Schedule = []time.Duration{time.Millisecond}
+	client := b.startClient(t, cfg)
+	b.handOff(t, client, b.statusChanged())
+	require.Eventually(t, func() bool {
+		return b.count(t, `select count(*) from public.webhook_delivery_attempts where error like '%/hooks/catch/1/abc%'`) == 2
+	}, 20*time.Second, 20*time.Millisecond, "both attempts failed with the URL's path in the error")
+	require.Zero(t, b.count(t, `select count(*) from public.webhook_delivery_attempts where error like '%s3cret%' or error like '%token=%'`))
+	require.Zero(t, b.count(t, `select count(*) from public.webhook_deliveries where last_error like '%s3cret%'`))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/health"
+	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
@@ -263,7 +264,7 @@ func (w *Worker) send(ctx context.Context, d delivery, secrets [][]byte, now tim
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, ResponseExcerptMax))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_, _ = io.Copy(io.Discard, resp.Body) // capped by the client at MaxResponseBytes
 	dur := time.Since(start)
 	var excerpt *string
 	if len(b) > 0 {
@@ -274,15 +275,20 @@ func (w *Worker) send(ctx context.Context, d delivery, secrets [][]byte, now tim
 	return resp.StatusCode, excerpt, dur, nil
 }
 
-// sanitize keeps transport errors short and free of query strings.
+// ErrPrivateAddress matches attempts the guarded client refused (netguard.ErrBlocked).
+var ErrPrivateAddress = netguard.ErrBlocked
+
+// sanitize keeps transport errors short and fixed where it can, and free of URL userinfo and
+// query strings (netguard.Redact) where it cannot. A refused address stays ErrPrivateAddress
+// (fixed text, no address), which Decide classifies as permanent.
 func sanitize(err error) error {
 	switch {
-	case errors.Is(err, ErrPrivateAddress):
+	case errors.Is(err, netguard.ErrBlocked):
 		return ErrPrivateAddress
 	case errors.Is(err, context.DeadlineExceeded):
 		return errors.New("timed out")
 	}
-	s := err.Error()
+	s := netguard.RedactError(err)
 	if len(s) > 300 {
 		s = s[:300]
 	}
