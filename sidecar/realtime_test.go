@@ -31,7 +31,7 @@ func TestRealtimeOutageNeverDelaysTheAcknowledgedLSN(t *testing.T) {
 	s, err := sidecar.New(ctx, sidecar.Config{
 		DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", SupabaseURL: fake.URL(), ServiceRoleKey: "service-key",
 		Stages: []string{"realtime"}, Slot: fmt.Sprintf("rt_outage_%d", time.Now().UnixNano()),
-		StatusInterval: time.Second, Realtime: sidecar.RealtimeConfig{QueueSize: 50},
+		StatusInterval: time.Second, Realtime: sidecar.RealtimeConfig{QueueSize: 50, Store: "off"}, // the REST publisher
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)
@@ -74,7 +74,8 @@ func TestRealtimeConfigErrors(t *testing.T) {
 		{"bad gateway switch", func(c *sidecar.Config) { c.Realtime.Gateway = "maybe" }, "VENDORHUB_GATEWAY"},
 		{"bad target", func(c *sidecar.Config) { c.Realtime.Target = "kafka" }, "VENDORHUB_REALTIME_TARGET"},
 		{"gateway target without gateway", func(c *sidecar.Config) { c.Realtime.Target = "gateway" }, "VENDORHUB_GATEWAY=on"},
-		{"supabase target without URL", func(c *sidecar.Config) { c.Realtime.Target = "supabase" }, "SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"},
+		{"REST to supabase without URL", func(c *sidecar.Config) { c.Realtime.Target = "supabase"; c.Realtime.Store = "off" }, "SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY"},
+		{"bad store value", func(c *sidecar.Config) { c.Realtime.Store = "maybe" }, "VENDORHUB_REALTIME_STORE"},
 		{"gateway without secret", func(c *sidecar.Config) { c.Realtime.Gateway = "on" }, "SUPABASE_JWT_SECRET or SUPABASE_JWKS"},
 		{"short secret", func(c *sidecar.Config) { c.Realtime.Gateway = "on"; c.JWTSecret = "short" }, "SUPABASE_JWT_SECRET"},
 		{"bad JWKS", func(c *sidecar.Config) { c.Realtime.Gateway = "on"; c.Realtime.JWKS = "{" }, "SUPABASE_JWKS"},

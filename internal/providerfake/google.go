@@ -371,10 +371,11 @@ func googleListed(s *googleStored, single bool, win googleWindow) []map[string]a
 	if to.IsZero() {
 		to = time.Now().AddDate(2, 0, 0)
 	}
-	instances, _, err := ical.Parse(strings.NewReader(googleICS(ev)), win.min, to, time.UTC)
+	res, err := ical.Parse(context.Background(), strings.NewReader(googleICS(ev)), win.min, to, time.UTC)
 	if err != nil {
 		return nil
 	}
+	instances := res.Events
 	out := make([]map[string]any, 0, len(instances))
 	for _, in := range instances {
 		inst := *s
