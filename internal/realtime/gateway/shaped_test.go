@@ -24,11 +24,13 @@ func TestShapedAuthorizationProbe(t *testing.T) {
 	require.False(t, super, "the probe must run as the non-superuser postgres")
 
 	v := verifier(t)
-	probe := func(tok string) gateway.Probe {
+	probeOn := func(topic, tok string) gateway.Probe {
 		c, err := v.Verify(tok)
 		require.NoError(t, err)
-		return gateway.Probe{Topic: "conversation:" + b.fx.conversation, Claims: c}
+		return gateway.Probe{Topic: topic, Claims: c}
 	}
+	probe := func(tok string) gateway.Probe { return probeOn("conversation:"+b.fx.conversation, tok) }
+	chatter := func(tok string) gateway.Probe { return probeOn("conversation:"+b.fx.conversation+":chatter", tok) }
 	a := &gateway.PGAuthorizer{Pool: db.Pool}
 	read, err := a.CanRead(ctx, probe(b.fx.aliceTok), "broadcast", "presence")
 	require.NoError(t, err)
@@ -36,10 +38,13 @@ func TestShapedAuthorizationProbe(t *testing.T) {
 	read, err = a.CanRead(ctx, probe(b.fx.eveTok), "broadcast", "presence")
 	require.NoError(t, err)
 	require.Equal(t, map[string]bool{"broadcast": false, "presence": false}, read, "an outsider does not")
-	ok, err := a.CanWrite(ctx, probe(b.fx.bobTok), "broadcast")
+	ok, err := a.CanWrite(ctx, chatter(b.fx.bobTok), "broadcast")
 	require.NoError(t, err)
-	require.True(t, ok, "a participant sends")
-	ok, err = a.CanWrite(ctx, probe(b.fx.eveTok), "broadcast")
+	require.True(t, ok, "a participant sends on the chatter topic")
+	ok, err = a.CanWrite(ctx, probe(b.fx.bobTok), "broadcast")
+	require.NoError(t, err)
+	require.False(t, ok, "nobody but the server sends on the conversation topic")
+	ok, err = a.CanWrite(ctx, chatter(b.fx.eveTok), "broadcast")
 	require.NoError(t, err)
 	require.False(t, ok, "an outsider does not")
 	var left int
