@@ -71,7 +71,7 @@ func probeJobs(ctx context.Context, t *testing.T, db *pgtest.DB) int {
 
 // A graceful stop (SIGTERM) ends with a final acknowledgement: after the process exited, the
 // slot's confirmed_flush_lsn equals the cursor row, the end of the last hand-off. Periodic
-// updates are an hour apart and extra ones at most one per second, so the second burst, handed
+// updates are 25 s apart and extra ones at most one per second, so the second burst, handed
 // off and followed at once by SIGTERM, is confirmed by the final acknowledgement alone.
 func TestSIGTERMEndsWithAFinalAcknowledgement(t *testing.T) {
 	t.Parallel()
@@ -79,7 +79,7 @@ func TestSIGTERMEndsWithAFinalAcknowledgement(t *testing.T) {
 	db := pgtest.NewDB(t)
 	gen := newGenerator(ctx, t, db.URL)
 	o := sidecarOpts{bin: binary, dbURL: db.URL, slot: slotFor(t), ackTrace: ackTraceFile(t), env: []string{
-		"VENDORHUB_STATUS_INTERVAL=1h", "VENDORHUB_RECEIVE_TIMEOUT=3h", "VENDORHUB_HEARTBEAT_INTERVAL=1h"}}
+		"VENDORHUB_STATUS_INTERVAL=25s", "VENDORHUB_RECEIVE_TIMEOUT=60s", "VENDORHUB_HEARTBEAT_INTERVAL=1h"}}
 	sc := startSidecarWith(t, o)
 	sc.waitRole("leader", 30*time.Second)
 	emitEvents(ctx, t, gen, 1, 3)
@@ -315,4 +315,43 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 		}
 	}
 	require.NotContains(t, log, "MARKER")
+}
+
+// Health samples older than VENDORHUB_HEALTH_RETENTION are pruned when the monitor writes its
+// first sample; younger ones stay, and with the default retention (7 days) both stay.
+func TestHealthSamplesArePrunedAfterTheRetention(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		retention string
+		wantOld   int
+	}{{"retention 1h", "1h", 0}, {"default retention", "", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := pgtest.NewDB(t)
+			_, err := db.Pool.Exec(ctx, `insert into vendorhub.health_samples (sampled_at, instance) values
+				(now() - interval '2 hours', 'old'), (now() - interval '30 minutes', 'recent')`)
+			require.NoError(t, err)
+			env := []string{"VENDORHUB_STAGES=health", "VENDORHUB_HEALTH_SAMPLE_INTERVAL=200ms", "VENDORHUB_HEALTH_POLL_INTERVAL=200ms"}
+			if tc.retention != "" {
+				env = append(env, "VENDORHUB_HEALTH_RETENTION="+tc.retention)
+			}
+			sc := startSidecarWith(t, sidecarOpts{bin: binary, dbURL: db.URL, slot: slotFor(t), env: env})
+			sc.waitRole("leader", 30*time.Second)
+			count := func(instance string) int {
+				var n int
+				require.NoError(t, db.Pool.QueryRow(ctx, `select count(*) from vendorhub.health_samples where instance = $1`, instance).Scan(&n))
+				return n
+			}
+			// Wait for the second sample of the process: the first one's prune has committed.
+			require.Eventually(t, func() bool {
+				var n int
+				_ = db.Pool.QueryRow(ctx, `select count(*) from vendorhub.health_samples where instance not in ('old', 'recent')`).Scan(&n)
+				return n >= 2
+			}, 30*time.Second, 20*time.Millisecond, "the monitor wrote no samples; log:\n%s", tail(sc.log.String(), 20))
+			require.Equal(t, tc.wantOld, count("old"))
+			require.Equal(t, 1, count("recent"), "a sample younger than the retention is kept")
+		})
+	}
 }
