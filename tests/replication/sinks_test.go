@@ -188,6 +188,15 @@ wait:
 		case r := <-progress:
 			switch faults[r] {
 			case "kill":
+				// Aim at the replay window: kill once a hand-off has committed beyond what the
+				// slot confirmed (at most 5 s later; a slow build may not show it every time).
+				deadline := time.Now().Add(5 * time.Second)
+				for time.Now().Before(deadline) {
+					if c, cur, err := slotPositions(ctx, db.Pool, opts.slot); err == nil && cur > c {
+						break
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
 				sc = killAndRestart(ctx, t, sc, opts, db, &rp)
 			case "crash":
 				require.NoError(t, cluster.Restart(ctx))
