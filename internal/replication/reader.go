@@ -36,16 +36,20 @@ type reader struct {
 	deadline    time.Time // the read deadline set on the socket
 	inTx        bool
 	openStreams map[uint32]struct{}
+	brokenAck   uint64 // only test builds of a broken acknowledgement use it (testhooks_*.go)
 }
 
 // sendStatus sends the frontier as write, flush and apply position.
 func (r *reader) sendStatus(replyRequested bool) error {
-	f := max(r.s.frontier.Load(), r.sentFlush)
+	f := max(r.ackPosition(), r.sentFlush)
 	if f == 0 {
 		// Never send zero: pglogrepl would turn it into the write position. (The session
 		// loads a non-zero frontier before it starts; this is a guard.)
 		r.nextStatus = time.Now().Add(r.s.cfg.StatusInterval)
 		return nil
+	}
+	if !r.onAck(f) {
+		return nil // a test build could not trace it: not sent
 	}
 	err := pglogrepl.SendStandbyStatusUpdate(context.Background(), r.conn, pglogrepl.StandbyStatusUpdate{
 		WALWritePosition: pglogrepl.LSN(f), WALFlushPosition: pglogrepl.LSN(f), WALApplyPosition: pglogrepl.LSN(f),
@@ -163,6 +167,7 @@ func (r *reader) handle(ctx context.Context, data []byte) error {
 		}
 		r.serverEnd(uint64(xld.ServerWALEnd))
 		r.track(xld.WALData)
+		r.onReceive(uint64(xld.WALStart), len(xld.WALData))
 		txs, err := r.dec.Feed(uint64(xld.WALStart), xld.WALData)
 		if err != nil {
 			return fmt.Errorf("replication: %w", err)
@@ -176,6 +181,7 @@ func (r *reader) handle(ctx context.Context, data []byte) error {
 				return err
 			}
 			r.queued = txs[i].EndLSN
+			r.onQueued(r.queued)
 		}
 	}
 	return nil

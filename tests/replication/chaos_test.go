@@ -12,52 +12,160 @@ import (
 
 const chaosEvents = 50_000
 
-func TestNoLossNoDuplicatesWhenTheSidecarIsKilled(t *testing.T) {
-	t.Parallel()
+// skippedMetric counts received transactions dropped because they are not beyond what is
+// durable or queued.
+const skippedMetric = "vendorhub_replication_skipped_transactions_total"
+
+// replays is the evidence that restarts hit the replay window: transactions handed off
+// (durable, in the cursor row) but not yet acknowledged to the slot. The server would send
+// them again from confirmed_flush_lsn; the new process asks to start at the cursor instead
+// (START_REPLICATION at the cursor: the walsender skips transactions that end before it),
+// and drops any that still arrive (skipped).
+type replays struct {
+	restarts    int     // processes killed and replaced
+	behind      int     // restarts at which the slot's confirmed_flush_lsn was behind the cursor row
+	behindBytes uint64  // sum of those gaps, in WAL bytes
+	skipped     float64 // transactions re-received and dropped, summed over the processes
+}
+
+// killAndRestart reads the replay counter of sc, SIGKILLs it, records how far the slot's
+// confirmed position is behind the durable cursor once its walsender is gone, and starts a
+// new process that must become leader.
+func killAndRestart(ctx context.Context, t *testing.T, sc *sidecar, o sidecarOpts, db *pgtest.DB, r *replays) *sidecar {
+	t.Helper()
+	if v, err := sc.metric(skippedMetric); err == nil {
+		r.skipped += v
+	}
+	sc.kill()
+	// The walsender settles the last status update it got, then ends: read after that.
+	require.Eventually(t, func() bool {
+		var active bool
+		return db.Pool.QueryRow(ctx, `select active_pid is not null from pg_replication_slots where slot_name = $1`, o.slot).
+			Scan(&active) == nil && !active
+	}, 30*time.Second, 5*time.Millisecond)
+	confirmed, cursor, err := slotPositions(ctx, db.Pool, o.slot)
+	require.NoError(t, err)
+	r.restarts++
+	if cursor > confirmed {
+		r.behind++
+		r.behindBytes += cursor - confirmed
+	}
+	sc = startSidecarWith(t, o)
+	sc.waitRole("leader", 30*time.Second)
+	return sc
+}
+
+// killChaos configures runKillChaos.
+type killChaos struct {
+	bin       string
+	events    int
+	perSecond int
+	kills     int
+	// killWhenAhead kills at the first moment the slot is seen acknowledged beyond the
+	// cursor row (else after a random 0.3–0.9 s): the moment a broken acknowledgement loses
+	// data. A correct build is never ahead, so its kills stay random.
+	killWhenAhead bool
+}
+
+type killChaosResult struct {
+	loss    probeLoss
+	replays replays
+	trace   ackTrace
+	took    time.Duration
+}
+
+// runKillChaos streams events through the probe sink of o.bin while killing it o.kills
+// times, waits until the slot covers the WAL, and counts what was lost or doubled.
+func runKillChaos(t *testing.T, o killChaos) killChaosResult {
+	t.Helper()
+	start := time.Now()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	slot := slotFor(t)
+	opts := sidecarOpts{bin: o.bin, dbURL: db.URL, slot: slotFor(t), ackTrace: ackTraceFile(t)}
 	gen := newGenerator(ctx, t, db.URL)
-	sc := startSidecar(t, db.URL, slot)
+	sc := startSidecarWith(t, opts)
 	sc.waitRole("leader", 30*time.Second)
 
 	gctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	genDone := make(chan error, 1)
-	stopWatch := watchAcks(ctx, t, db.Pool, slot)
-	go func() { genDone <- gen.run(gctx, chaosEvents, 10_000) }()
-
-	// Three SIGKILLs at random moments while events stream in; a new process each time.
-	for range 3 {
-		timer := time.NewTimer(jitter(300*time.Millisecond, 900*time.Millisecond))
-		select {
-		case <-timer.C:
-		case err := <-genDone:
-			t.Fatalf("generator ended before the kills: %v", err)
+	go func() { genDone <- gen.run(gctx, o.events, o.perSecond) }()
+	var res killChaosResult
+	for range o.kills {
+		deadline := time.Now().Add(jitter(300*time.Millisecond, 900*time.Millisecond))
+		for time.Now().Before(deadline) {
+			select {
+			case err := <-genDone:
+				t.Fatalf("generator ended before the kills: %v", err)
+			default:
+			}
+			if o.killWhenAhead {
+				if c, cur, err := slotPositions(ctx, db.Pool, opts.slot); err == nil && c > cur {
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
-		sc.kill()
-		sc = startSidecar(t, db.URL, slot)
-		sc.waitRole("leader", 30*time.Second)
+		sc = killAndRestart(ctx, t, sc, opts, db, &res.replays)
 	}
 	require.NoError(t, <-genDone)
-	requireExactlyOnce(ctx, t, db.Pool, slot)
-	stopWatch()
+	res.loss = countProbeLoss(ctx, t, db.Pool, opts.slot)
+	if v, err := sc.metric(skippedMetric); err == nil {
+		res.replays.skipped += v
+	}
+	res.trace = readAckTrace(t, opts.ackTrace)
+	res.took = time.Since(start)
+	t.Logf("%d events, %d kills: %d lost, %d doubled; restarts behind the cursor %d (%d bytes), transactions re-received and skipped %.0f; %d acknowledgements, %d beyond the cursor; %s",
+		res.loss.events, res.replays.restarts, res.loss.missing, res.loss.duplicates, res.replays.behind, res.replays.behindBytes,
+		res.replays.skipped, res.trace.acks, res.trace.violations, res.took.Round(time.Millisecond))
+	return res
 }
 
-func TestNoLossNoDuplicatesAcrossAPostgresRestart(t *testing.T) {
+func TestChaosNoLossNoDuplicatesWhenTheSidecarIsKilled(t *testing.T) {
+	t.Parallel()
+	r := runKillChaos(t, killChaos{bin: binary, events: chaosEvents, perSecond: 10_000, kills: 3})
+	require.Equal(t, chaosEvents, r.loss.events)
+	require.Zero(t, r.loss.missing, "events lost")
+	require.Zero(t, r.loss.duplicates, "events with more than one job")
+	require.Zero(t, r.loss.extraJobs)
+	require.Equal(t, 3, r.replays.restarts)
+	require.Positive(t, r.replays.behind, "no restart found the slot behind the cursor: the replay window was never hit")
+	require.Positive(t, r.trace.acks)
+	require.Zero(t, r.trace.violations, "acknowledged beyond the durable cursor: %s", r.trace.first)
+}
+
+// The negative controls: the same chaos with a deliberately broken acknowledgement must
+// lose events, and the checks must say so.
+
+func TestNegativeControlAckOnReceiptIsDetected(t *testing.T) {
+	t.Parallel()
+	r := runKillChaos(t, killChaos{bin: requireBinary(t, "ackbroken_receipt"), events: chaosEvents / 2, perSecond: 10_000,
+		kills: 4, killWhenAhead: true})
+	require.Positive(t, r.loss.missing, "acknowledging on receipt lost nothing the checker could see")
+	require.Positive(t, r.trace.violations, "the ack trace did not catch acknowledgements beyond the cursor")
+}
+
+func TestNegativeControlAckBeforeHandoffCommitIsDetected(t *testing.T) {
+	t.Parallel()
+	r := runKillChaos(t, killChaos{bin: requireBinary(t, "ackbroken_early"), events: chaosEvents / 2, perSecond: 10_000,
+		kills: 4, killWhenAhead: true})
+	require.Positive(t, r.loss.missing, "acknowledging before the hand-off commits lost nothing the checker could see")
+	require.Positive(t, r.trace.violations, "the ack trace did not catch acknowledgements beyond the cursor")
+}
+
+func TestChaosNoLossNoDuplicatesAcrossAPostgresRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cluster := pgtest.NewCluster(t)
 	db := pgtest.NewDBOn(t, cluster, false)
-	slot := slotFor(t)
+	opts := sidecarOpts{bin: binary, dbURL: db.URL, slot: slotFor(t), ackTrace: ackTraceFile(t)}
 	gen := newGenerator(ctx, t, db.URL)
-	sc := startSidecar(t, db.URL, slot)
+	sc := startSidecarWith(t, opts)
 	sc.waitRole("leader", 30*time.Second)
 
 	gctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	genDone := make(chan error, 1)
-	stopWatch := watchAcks(ctx, t, db.Pool, slot)
 	go func() { genDone <- gen.run(gctx, chaosEvents/2, 8000) }()
 	timer := time.NewTimer(jitter(700*time.Millisecond, 1500*time.Millisecond))
 	select {
@@ -65,11 +173,16 @@ func TestNoLossNoDuplicatesAcrossAPostgresRestart(t *testing.T) {
 	case err := <-genDone:
 		t.Fatalf("generator ended before the restart: %v", err)
 	}
-	// Immediate shutdown (a crash: confirmed_flush_lsn may go back), then start again.
+	// Immediate shutdown (a crash: confirmed_flush_lsn goes back to its last checkpointed
+	// value), then start again; read the slot before the sidecar reconnects (≥ 125 ms).
 	require.NoError(t, cluster.Restart(ctx))
+	confirmed, cursor, err := slotPositions(ctx, db.Pool, opts.slot)
+	require.NoError(t, err)
+	t.Logf("after the crash: confirmed_flush_lsn %d bytes behind the cursor", int64(cursor)-int64(confirmed))
+	require.Greater(t, cursor, confirmed, "the crash left nothing to replay: the replay window was never hit")
 	require.NoError(t, <-genDone)
-	requireExactlyOnce(ctx, t, db.Pool, slot)
-	stopWatch()
+	requireExactlyOnce(ctx, t, db.Pool, opts.slot)
+	requireAcksDurable(t, opts.ackTrace)
 	require.Equal(t, "leader", sc.role(), "the same process survived the restart")
 }
 
@@ -77,17 +190,16 @@ func TestStandbyTakesOverWithin10sOfTheLeaderBeingKilled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	slot := slotFor(t)
+	opts := sidecarOpts{bin: binary, dbURL: db.URL, slot: slotFor(t), ackTrace: ackTraceFile(t)}
 	gen := newGenerator(ctx, t, db.URL)
-	leader := startSidecar(t, db.URL, slot)
+	leader := startSidecarWith(t, opts)
 	leader.waitRole("leader", 30*time.Second)
-	standby := startSidecar(t, db.URL, slot)
+	standby := startSidecarWith(t, opts)
 	standby.waitRole("standby", 30*time.Second)
 
 	gctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	genDone := make(chan error, 1)
-	stopWatch := watchAcks(ctx, t, db.Pool, slot)
 	go func() { genDone <- gen.run(gctx, chaosEvents/2, 8000) }()
 	timer := time.NewTimer(jitter(700*time.Millisecond, 1500*time.Millisecond))
 	select {
@@ -100,6 +212,6 @@ func TestStandbyTakesOverWithin10sOfTheLeaderBeingKilled(t *testing.T) {
 	standby.waitRole("leader", 10*time.Second)
 	t.Logf("standby took over %s after the leader was killed", time.Since(killed).Round(time.Millisecond))
 	require.NoError(t, <-genDone)
-	requireExactlyOnce(ctx, t, db.Pool, slot)
-	stopWatch()
+	requireExactlyOnce(ctx, t, db.Pool, opts.slot)
+	requireAcksDurable(t, opts.ackTrace)
 }

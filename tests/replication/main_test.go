@@ -2,7 +2,12 @@
 // real `vendorhub run` binary as a separate process, against real Postgres, killed with
 // SIGKILL, facing a Postgres crash-restart, and replaced by a hot standby. Each test checks
 // that every committed event has exactly one probe job (handoff.JobSink) and that the slot
-// catches up with the end of the WAL.
+// catches up with the end of the WAL; that replays happened (the slot's confirmed position
+// was behind the durable cursor at a restart, and the new process re-received and skipped
+// transactions); and, from the ack trace of the test build (tag acktrace), that no
+// acknowledgement ever passed the durable cursor. The negative controls run the same chaos
+// with builds whose acknowledgement is deliberately broken (tags ackbroken_receipt,
+// ackbroken_early) and require the checks to detect the loss.
 package replication_test
 
 import (
@@ -24,15 +29,59 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/pgtest"
 )
 
-// binary is the vendorhub binary built once by TestMain.
+// binary is the vendorhub binary built once by TestMain: with build tag acktrace (every
+// acknowledgement traced, see internal/replication/acktrace.go), and with -race when the
+// tests run under -race.
 var binary string
+
+// binDir holds the binaries built for this test process.
+var binDir string
+
+var builds sync.Map // tags → *build
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildVendorhub builds cmd/vendorhub with tags (once per tags), with -race when the tests
+// run under -race.
+func buildVendorhub(tags string) (string, error) {
+	v, _ := builds.LoadOrStore(tags, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		b.path = filepath.Join(binDir, "vendorhub-"+strings.NewReplacer(",", "-", " ", "-").Replace(tags))
+		args := []string{"build", "-o", b.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		if tags != "" {
+			args = append(args, "-tags", tags)
+		}
+		args = append(args, "github.com/wedsync/vendorhub/cmd/vendorhub")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	return b.path, b.err
+}
+
+// requireBinary returns the binary built with tags, failing t if it does not build.
+func requireBinary(t *testing.T, tags string) string {
+	t.Helper()
+	p, err := buildVendorhub(tags)
+	require.NoError(t, err)
+	return p
+}
 
 func TestMain(m *testing.M) {
 	// One directory per test process (pgtest.Main exits, so it cannot be removed on the way
@@ -49,11 +98,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "vendorhub")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	build := exec.Command(gobin, "build", "-o", binary, "github.com/wedsync/vendorhub/cmd/vendorhub")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	binDir = dir
+	var err error
+	if binary, err = buildVendorhub("acktrace"); err != nil {
 		fmt.Fprintln(os.Stderr, "build vendorhub:", err)
 		os.Exit(1)
 	}
@@ -100,13 +147,32 @@ func freeAddr(t *testing.T) string {
 // stage, fast intervals, and its own HTTP port.
 func startSidecar(t *testing.T, dbURL, slot string) *sidecar {
 	t.Helper()
+	return startSidecarWith(t, sidecarOpts{bin: binary, dbURL: dbURL, slot: slot})
+}
+
+// sidecarOpts configures startSidecarWith.
+type sidecarOpts struct {
+	bin, dbURL, slot string
+	ackTrace         string   // file of the ack trace (VENDORHUB_TEST_ACK_TRACE), "" for none
+	env              []string // more variables; they override the defaults below
+	allStages        bool     // wire every stage instead of VENDORHUB_STAGES=none
+	args             []string // extra arguments after "run"
+}
+
+func startSidecarWith(t *testing.T, o sidecarOpts) *sidecar {
+	t.Helper()
 	s := &sidecar{t: t, addr: freeAddr(t), log: &lockedBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(binary, "run")
+	s.cmd = exec.Command(o.bin, append([]string{"run"}, o.args...)...)
+	stages := "VENDORHUB_STAGES=none"
+	if o.allStages {
+		stages = "VENDORHUB_STAGES="
+	}
 	s.cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+dbURL,
+		stages,
+		"VENDORHUB_TEST_ACK_TRACE="+o.ackTrace,
+		"DATABASE_URL="+o.dbURL,
 		"VENDORHUB_HTTP_ADDR="+s.addr,
-		"VENDORHUB_SLOT="+slot,
-		"VENDORHUB_STAGES=none",
+		"VENDORHUB_SLOT="+o.slot,
 		"VENDORHUB_HANDOFF_PROBE=true",
 		"VENDORHUB_STATUS_INTERVAL=1s",
 		"VENDORHUB_RECEIVE_TIMEOUT=5s",
@@ -114,8 +180,9 @@ func startSidecar(t *testing.T, dbURL, slot string) *sidecar {
 		"VENDORHUB_STANDBY_RETRY=300ms",
 		"VENDORHUB_RECONNECT_MAX=1s",
 		"VENDORHUB_SHUTDOWN_TIMEOUT=5s",
-		fmt.Sprintf("VENDORHUB_INSTANCE_ID=chaos-%s-%d", slot, seq.Add(1)),
+		fmt.Sprintf("VENDORHUB_INSTANCE_ID=chaos-%s-%d", o.slot, seq.Add(1)),
 	)
+	s.cmd.Env = append(s.cmd.Env, o.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
@@ -226,91 +293,6 @@ select count(pg_logical_emit_message(true, 'vendorhub', json_build_object(
 				return ctx.Err()
 			}
 		}
-	}
-}
-
-// requireExactlyOnce checks that every committed event has exactly one probe job, keys
-// included, waiting for the sidecar to catch up; then that the slot's confirmed position
-// reaches the WAL end as it was when the events were complete.
-func requireExactlyOnce(ctx context.Context, t *testing.T, pool *pgxpool.Pool, slot string) {
-	t.Helper()
-	var events, jobs, eventsWithJob, distinctKeys int
-	require.Eventually(t, func() bool {
-		err := pool.QueryRow(ctx, `
-select (select count(*) from public.chaos_events),
-       (select count(*) from river.river_job where kind = 'handoff.event' and args->>'type' <> 'heartbeat'),
-       (select count(*) from public.chaos_events e where exists (
-          select 1 from river.river_job j where j.kind = 'handoff.event' and j.args->>'event_id' = e.id::text)),
-       (select count(distinct args->>'key') from river.river_job where kind = 'handoff.event')`).
-			Scan(&events, &jobs, &eventsWithJob, &distinctKeys)
-		return err == nil && eventsWithJob == events && jobs >= events
-	}, 90*time.Second, 100*time.Millisecond, "not every event got a job")
-	require.Equal(t, events, jobs, "one job per event, no more")
-	require.Equal(t, events, distinctKeys, "one event key per job")
-	var dup int
-	require.NoError(t, pool.QueryRow(ctx, `
-select count(*) from (select args->>'event_id' from river.river_job where kind = 'handoff.event'
-                      group by 1 having count(*) > 1) d`).Scan(&dup))
-	require.Zero(t, dup, "events with more than one job")
-
-	var end string
-	require.NoError(t, pool.QueryRow(ctx, `select pg_current_wal_lsn()::text`).Scan(&end))
-	endLSN, err := pglogrepl.ParseLSN(end)
-	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		var confirmed, cursor *string
-		if pool.QueryRow(ctx, `select confirmed_flush_lsn::text from pg_replication_slots where slot_name = $1`, slot).Scan(&confirmed) != nil ||
-			pool.QueryRow(ctx, `select lsn::text from vendorhub.replication_cursor where slot_name = $1`, slot).Scan(&cursor) != nil ||
-			confirmed == nil || cursor == nil {
-			return false
-		}
-		c, _ := pglogrepl.ParseLSN(*confirmed)
-		cur, _ := pglogrepl.ParseLSN(*cursor)
-		return c >= endLSN && cur >= c
-	}, 60*time.Second, 100*time.Millisecond, "the slot's confirmed_flush_lsn did not reach the end of the WAL (%s)", end)
-}
-
-// watchAcks samples the slot until stop is called and fails the test if its
-// confirmed_flush_lsn is ever ahead of the cursor row: the sidecar may acknowledge only what
-// its hand-off committed. (confirmed is read before the cursor, which only grows.)
-func watchAcks(ctx context.Context, t *testing.T, pool *pgxpool.Pool, slot string) (stop func()) {
-	t.Helper()
-	done := make(chan struct{})
-	result := make(chan string, 1)
-	go func() {
-		samples := 0
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				result <- fmt.Sprintf("ok after %d samples", samples)
-				return
-			case <-tick.C:
-			}
-			var confirmed, cursor *string
-			if pool.QueryRow(ctx, `select confirmed_flush_lsn::text from pg_replication_slots where slot_name = $1`, slot).Scan(&confirmed) != nil ||
-				pool.QueryRow(ctx, `select lsn::text from vendorhub.replication_cursor where slot_name = $1`, slot).Scan(&cursor) != nil ||
-				confirmed == nil || cursor == nil {
-				continue // not started yet, or Postgres restarting
-			}
-			c, _ := pglogrepl.ParseLSN(*confirmed)
-			cur, _ := pglogrepl.ParseLSN(*cursor)
-			samples++
-			if c > cur {
-				result <- fmt.Sprintf("confirmed_flush_lsn %s is ahead of the cursor %s", c, cur)
-				<-done
-				return
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		r := <-result
-		if !strings.HasPrefix(r, "ok") {
-			t.Fatal(r)
-		}
-		t.Log("acknowledgements checked: " + r)
 	}
 }
 
