@@ -234,6 +234,15 @@ wait:
 		require.Equal(t, want, count(`select count(distinct args->>'key') from river.river_job
 			where kind = 'handoff.event' and args->>'type' = $1`, typ), "events of type %s handed off", typ)
 	}
+	// 1b. Stored broadcasts (VENDORHUB_REALTIME_STORE, on by default): one realtime.messages
+	//     row per (event key, topic), none doubled by the kills, one per message on its
+	//     conversation topic, and one key record per stored row.
+	require.Zero(t, count(`select count(*) from (select payload->>'key', topic from realtime.messages
+		where extension = 'broadcast' and payload ? 'key' group by 1, 2 having count(*) > 1) d`), "stored broadcasts doubled")
+	require.Equal(t, msgs, count(`select count(distinct payload->>'key') from realtime.messages
+		where event = 'message.created' and topic like 'conversation:%' and payload ? 'key'`), "messages stored for replay")
+	require.Equal(t, count(`select count(*) from vendorhub.stored_broadcasts`),
+		count(`select count(*) from realtime.messages where extension = 'broadcast' and payload ? 'key'`), "a key record per stored broadcast")
 	// 2. Connector: one inbox job per webhook.received key.
 	require.Equal(t, inbox, count(`select count(*) from river.river_job where kind = 'integration.inbox'`), "connector inbox jobs")
 	require.Zero(t, count(`select count(*) from (select args->>'event_key' from river.river_job
