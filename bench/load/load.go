@@ -140,6 +140,15 @@ func (t *Tally) Total() int {
 	return n
 }
 
+// Each calls fn for every id seen, with its count.
+func (t *Tally) Each(fn func(id string, n int)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, n := range t.seen {
+		fn(id, n)
+	}
+}
+
 // Reconcile compares the expected ids with the sightings: lost = expected ids never seen,
 // duplicated = sightings of an expected id beyond its first, unexpected = sightings of ids not
 // expected (they count neither as lost nor as duplicates).
