@@ -91,7 +91,7 @@ func Report(run *Run, path string) string {
 	w("every answer back by a latency drawn uniformly from its range (`providerfake.Latency`):\n\n")
 	w("| fake | injected latency | injected errors |\n|---|---|---|\n")
 	w("| FCM | 30–150 ms | — |\n| Resend | 80–300 ms | — |\n| Twilio | 100–400 ms | — |\n")
-	w("| Google Calendar / Microsoft Graph | 50–300 ms | — |\n| vendor webhook receivers | 20–500 ms | 2 %% 503, 1 %% 429 |\n\n")
+	w("| Google Calendar / Microsoft Graph | 50–300 ms (not exercised by the system run yet) | — |\n| vendor webhook receivers | 20–500 ms (not exercised by the system run yet) | 2 %% 503, 1 %% 429 |\n\n")
 	w("A provider's receipt time is when the request reached the fake, before the injected latency: ")
 	w("commit → receipt is therefore commit → answer minus this request's injected latency, while the ")
 	w("latency of earlier requests (workers held while waiting) is included.\n")
