@@ -40,7 +40,7 @@ func init() { register("system", benchSystem) }
 var (
 	sysNormalRate = flag.Float64("system-normal-rate", 50, "system: arrivals per second of a normal day")
 	sysFor        = flag.Duration("system-for", 60*time.Second, "system: duration of each phase (normal, surge)")
-	sysParts      = flag.String("system-parts", "load,sockets", "system: parts to run (load: the mix in both publishing modes; sockets: fan-out and idle memory)")
+	sysParts      = flag.String("system-parts", "load,planner,sockets", "system: parts to run (load: the mix in both publishing modes; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
 	sysWeddings   = flag.Int("system-weddings", 20, "system: weddings of 30 vendors the mix writes into")
 )
 
@@ -97,13 +97,17 @@ func benchSystem(ctx context.Context, env *Env) error {
 			return fmt.Errorf("realtime store %s: %w", mode, err)
 		}
 	}
+	if strings.Contains(*sysParts, "planner") {
+		if err := sysPlanner(ctx, env); err != nil {
+			run.Fail("planner: %v", err)
+		}
+	}
 	if strings.Contains(*sysParts, "sockets") {
 		if err := sysSocketsRun(ctx, env, bin); err != nil {
 			run.Fail("sockets: %v", err)
 		}
 	}
 	run.NotDone("inbound webhooks and bookings in the mix; outbound webhook deliveries (webhook-id reconciliation): not part of the system run yet")
-	run.NotDone("planner vs plain multi-row INSERT/COPY floor: stage.notify.planner_* has no floor")
 	run.NotDone("replication vs the pg_recvlogical binary with CPU µs/event: stage.replication.* uses the Perl wrapper")
 	run.NotDone("webhook ingress vs a bare net/http handler, and availability RPC vs bare SQL: stage.webhooks.*, stage.calendar.* only")
 	return nil
