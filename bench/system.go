@@ -40,7 +40,7 @@ func init() { register("system", benchSystem) }
 var (
 	sysNormalRate = flag.Float64("system-normal-rate", 50, "system: arrivals per second of a normal day")
 	sysFor        = flag.Duration("system-for", 60*time.Second, "system: duration of each phase (normal, surge)")
-	sysParts      = flag.String("system-parts", "load,planner,sockets", "system: parts to run (load: the mix in both publishing modes; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
+	sysParts      = flag.String("system-parts", "load,replication,planner,sockets", "system: parts to run (load: the mix in both publishing modes; replication: vs the pg_recvlogical binary; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
 	sysWeddings   = flag.Int("system-weddings", 20, "system: weddings of 30 vendors the mix writes into")
 )
 
@@ -97,6 +97,11 @@ func benchSystem(ctx context.Context, env *Env) error {
 			return fmt.Errorf("realtime store %s: %w", mode, err)
 		}
 	}
+	if strings.Contains(*sysParts, "replication") {
+		if err := sysReplication(ctx, env, bin); err != nil {
+			run.Fail("replication: %v", err)
+		}
+	}
 	if strings.Contains(*sysParts, "planner") {
 		if err := sysPlanner(ctx, env); err != nil {
 			run.Fail("planner: %v", err)
@@ -108,9 +113,18 @@ func benchSystem(ctx context.Context, env *Env) error {
 		}
 	}
 	run.NotDone("inbound webhooks and bookings in the mix; outbound webhook deliveries (webhook-id reconciliation): not part of the system run yet")
-	run.NotDone("replication vs the pg_recvlogical binary with CPU µs/event: stage.replication.* uses the Perl wrapper")
 	run.NotDone("webhook ingress vs a bare net/http handler, and availability RPC vs bare SQL: stage.webhooks.*, stage.calendar.* only")
 	return nil
+}
+
+// sysKeys is all the sidecar is given besides provider endpoints: its database, slot name
+// (one per database; the bench's databases share a cluster), the gateway switch, the JWT
+// secret of the minted tokens and an encryption key.
+func sysKeys(dbURL, slot string) []string {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return []string{"DATABASE_URL=" + dbURL, "VENDORHUB_SLOT=" + slot, "VENDORHUB_GATEWAY=on",
+		"SUPABASE_JWT_SECRET=" + auth.DevJWTSecret, "VENDORHUB_ENCRYPTION_KEYS=bench:" + base64.StdEncoding.EncodeToString(key)}
 }
 
 // sysSocketsRun starts a fresh sidecar (defaults) on a fresh database with one wedding of 30
@@ -124,10 +138,7 @@ func sysSocketsRun(ctx context.Context, env *Env, bin string) error {
 	if err != nil {
 		return err
 	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	sc, err := startSidecar(ctx, bin, []string{"DATABASE_URL=" + db.URL, "VENDORHUB_GATEWAY=on", "SUPABASE_JWT_SECRET=" + auth.DevJWTSecret,
-		"VENDORHUB_ENCRYPTION_KEYS=bench:" + base64.StdEncoding.EncodeToString(key), "VENDORHUB_SLOT=bench_system_sockets"})
+	sc, err := startSidecar(ctx, bin, sysKeys(db.URL, "bench_system_sockets"))
 	if err != nil {
 		return err
 	}
@@ -176,12 +187,7 @@ func sysRun(ctx context.Context, env *Env, bin, store string, phases []load.Phas
 	fakes.resend.SetLatency(sysFakeLatency["resend"])
 	fakes.twilio.SetLatency(sysFakeLatency["twilio"])
 
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	cfg := append([]string{"DATABASE_URL=" + db.URL, "VENDORHUB_GATEWAY=on", "SUPABASE_JWT_SECRET=" + auth.DevJWTSecret,
-		"VENDORHUB_ENCRYPTION_KEYS=bench:" + base64.StdEncoding.EncodeToString(key),
-		// One slot per database; the bench's databases share one cluster, so each needs its own name.
-		"VENDORHUB_SLOT=bench_system_" + store}, fakes.env()...)
+	cfg := append(sysKeys(db.URL, "bench_system_"+store), fakes.env()...)
 	if store == "off" {
 		cfg = append(cfg, "VENDORHUB_REALTIME_STORE=off")
 	}
