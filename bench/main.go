@@ -107,13 +107,27 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	code := run(ctx, *only, *stages, *dir)
+	code, written := run(ctx, *only, *stages, *dir)
 	cancel()
 	stop()
-	if code == 0 && *only == "" {
-		code = writeReport(*dir, "docs/benchmarks.md")
+	// A full run's page is written even when the run failed: the failures are on it.
+	if written != "" && !partialFlags() {
+		if rc := writeReport(*dir, "docs/benchmarks.md"); rc != 0 {
+			code = rc
+		}
 	}
 	os.Exit(code)
+}
+
+// partialFlags reports whether a flag other than -out, -timeout or -stages was set.
+func partialFlags() bool {
+	partial := false
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name != "out" && f.Name != "timeout" && f.Name != "stages" {
+			partial = true
+		}
+	})
+	return partial
 }
 
 func writeReport(dir, out string) int {
@@ -135,7 +149,8 @@ func writeReport(dir, out string) int {
 	return 0
 }
 
-func run(ctx context.Context, only string, stages bool, dir string) int {
+// run runs the areas and returns the exit code and the run file written ("" if none).
+func run(ctx context.Context, only string, stages bool, dir string) (int, string) {
 	areas := map[string]bool{}
 	for _, a := range strings.Split(only, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -153,12 +168,13 @@ func run(ctx context.Context, only string, stages bool, dir string) int {
 	for a := range areas {
 		if !known[a] {
 			fmt.Fprintf(os.Stderr, "bench: unknown area %q (known: %s)\n", a, strings.Join(sortedKeys(known), ", "))
-			return 2
+			return 2, ""
 		}
 	}
 	slices.SortStableFunc(todo, func(a, b benchmark) int { return strings.Compare(a.area, b.area) })
 
-	res := &results.Run{StartedAt: time.Now().UTC(), Partial: len(areas) > 0, Commit: gitCommit()}
+	// A run with areas left out or a shape changed from its defaults (e.g. -system-for) is partial.
+	res := &results.Run{StartedAt: time.Now().UTC(), Partial: len(areas) > 0 || partialFlags(), Commit: gitCommit()}
 	res.Describe()
 	for _, b := range todo {
 		res.Areas = append(res.Areas, b.area)
@@ -169,7 +185,7 @@ func run(ctx context.Context, only string, stages bool, dir string) int {
 	cluster, err := embeddedpg.Start(ctx, embeddedpg.Config{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		return 1
+		return 1, ""
 	}
 	defer cluster.Stop()
 
@@ -194,7 +210,7 @@ func run(ctx context.Context, only string, stages bool, dir string) int {
 	path, err := res.Write(dir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		return 1
+		return 1, ""
 	}
 	fmt.Printf("bench: %d figures written to %s\n", len(res.Figures), path)
 	for _, f := range res.Figures {
@@ -206,9 +222,9 @@ func run(ctx context.Context, only string, stages bool, dir string) int {
 		for _, f := range res.Failures {
 			fmt.Fprintf(os.Stderr, "bench: FAILED: %s\n", f)
 		}
-		return 1
+		return 1, path
 	}
-	return 0
+	return 0, path
 }
 
 // gitCommit names the checked-out commit, "-dirty" when the work tree has changes.

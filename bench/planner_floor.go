@@ -25,7 +25,7 @@ import (
 // deliveries, River jobs) inserted again with plain multi-row INSERTs, in the same number of
 // transactions of the same sizes.
 func sysPlanner(ctx context.Context, env *Env) error {
-	const weddings, rounds, perHandOff = 100, 5, 50
+	const weddings, rounds, perHandOff = 30, 5, 50
 	db, err := env.NewDB(ctx, false)
 	if err != nil {
 		return err
