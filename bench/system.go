@@ -40,7 +40,7 @@ func init() { register("system", benchSystem) }
 var (
 	sysNormalRate = flag.Float64("system-normal-rate", 50, "system: arrivals per second of a normal day")
 	sysFor        = flag.Duration("system-for", 60*time.Second, "system: duration of each phase (normal, surge)")
-	sysParts      = flag.String("system-parts", "load,replication,planner,sockets", "system: parts to run (load: the mix in both publishing modes; replication: vs the pg_recvlogical binary; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
+	sysParts      = flag.String("system-parts", "load,replication,webhooks,planner,sockets", "system: parts to run (load: the mix in both publishing modes; replication: vs the pg_recvlogical binary; webhooks: ingress vs a bare handler; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
 	sysWeddings   = flag.Int("system-weddings", 20, "system: weddings of 30 vendors the mix writes into")
 )
 
@@ -114,6 +114,11 @@ func benchSystem(ctx context.Context, env *Env) error {
 			run.Fail("replication: %v", err)
 		}
 	}
+	if strings.Contains(*sysParts, "webhooks") {
+		if err := sysWebhooks(ctx, env, bin); err != nil {
+			run.Fail("webhooks: %v", err)
+		}
+	}
 	if strings.Contains(*sysParts, "planner") {
 		if err := sysPlanner(ctx, env); err != nil {
 			run.Fail("planner: %v", err)
@@ -125,7 +130,7 @@ func benchSystem(ctx context.Context, env *Env) error {
 		}
 	}
 	run.NotDone("inbound webhooks and bookings in the mix; outbound webhook deliveries (webhook-id reconciliation): not part of the system run yet")
-	run.NotDone("webhook ingress vs a bare net/http handler, and availability RPC vs bare SQL: stage.webhooks.*, stage.calendar.* only")
+	run.NotDone("availability RPC over HTTP vs the bare SQL: stage.calendar.* only")
 	return nil
 }
 
