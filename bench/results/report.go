@@ -98,7 +98,8 @@ func Report(run *Run, path string) string {
 	w("\n## Reproduce\n\n")
 	w("```sh\nmake bench                      # full run (≈ 20 min on 2 cores): writes bench/results/<UTC timestamp>.json\n")
 	w("go run ./bench -report           # regenerates this page from the newest full run\n")
-	w("make bench BENCH_FLAGS='-only system -system-for 20s'   # a short partial run (never reported here)\n```\n")
+	w("make bench BENCH_FLAGS='-system-for 10s -system-parts load'   # a short partial run (never reported here)\n")
+	w("make bench BENCH_FLAGS=-stages   # a full run plus the stage micro-benchmarks (stage.* figures)\n```\n")
 	return b.String()
 }
 
