@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +73,7 @@ end $$`); err != nil {
 			env.Logf("replication: sidecar (all stages, durable) %.0f events/s, %.1f µs CPU/event, walsender %.1f µs/event", events/d.Seconds(), c.Seconds()*1e6/events, w.Seconds()*1e6/events)
 			continue
 		}
-		d, c, w, err := replRecvBinary(ctx, db.URL, db.Pool, slot, end, n+1)
+		d, c, w, err := replRecvBinary(ctx, db.URL, db.Pool, slot, n+1)
 		if err != nil {
 			return fmt.Errorf("pg_recvlogical round %d: %w", i, err)
 		}
@@ -85,7 +86,7 @@ end $$`); err != nil {
 		fl.clientCPU += r.clientCPU / float64(len(recv))
 		fl.walsenderCPU += r.walsenderCPU / float64(len(recv))
 	}
-	floorName := "the pg_recvlogical binary (pgoutput proto_version 2, same publication, messages and streaming on) writing to a file, mean of the runs before and after"
+	floorName := "the pg_recvlogical binary (pgoutput proto_version 2, same publication, messages and streaming on) writing to a file until it holds every event, mean of the runs before and after"
 	run.Add(results.NewFigure("replication.durable_all_stages.events_per_s", events/side.seconds, "events/s", floorName, events/fl.seconds,
 		&results.Goal{Of: "ratio", Limit: 0.25}, fmt.Sprintf("`vendorhub run` as shipped draining a backlog of %d task.updated events (100 per transaction), start → slot confirmed past the backlog", n)))
 	run.Add(results.NewFigure("replication.client_cpu_us_per_event", side.clientCPU*1e6/events, "µs", floorName, fl.clientCPU*1e6/events,
@@ -142,31 +143,66 @@ func walsenderCPU(ctx context.Context, pool *pgxpool.Pool, slot string, stop <-c
 	return func() time.Duration { <-done; return time.Duration(last.Load()) }
 }
 
-// replRecvBinary drains slot to end with the pg_recvlogical binary into a file, checks the
-// file holds want events, and returns wall time, client CPU and walsender CPU.
-func replRecvBinary(ctx context.Context, dbURL string, pool *pgxpool.Pool, slot, end string, want int) (time.Duration, time.Duration, time.Duration, error) {
+// replRecvBinary drains slot with the pg_recvlogical binary into a file until the file holds
+// want events (counted as written, every 50 ms; pgoutput is binary, so the events themselves
+// are counted, not pg_recvlogical's newline-ended lines), then stops it; it returns the wall
+// time, the client's CPU and its walsender's CPU.
+func replRecvBinary(ctx context.Context, dbURL string, pool *pgxpool.Pool, slot string, want int) (time.Duration, time.Duration, time.Duration, error) {
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("bench-recvlogical-%s-%d.out", slot, time.Now().UnixNano()))
 	defer os.Remove(out)
-	cmd := exec.CommandContext(ctx, pgRecvlogical, "-d", dbURL, "--slot="+slot, "--start", "--no-loop", "--endpos="+end,
+	cmd := exec.CommandContext(ctx, pgRecvlogical, "-d", dbURL, "--slot="+slot, "--start", "--no-loop", "-F", "0",
 		"-o", "proto_version=2", "-o", "publication_names=vendorhub", "-o", "messages=true", "-o", "streaming=on", "-f", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	stop := make(chan struct{})
 	ws := walsenderCPU(ctx, pool, slot, stop)
 	began := time.Now()
-	b, err := cmd.CombinedOutput()
+	if err := cmd.Start(); err != nil {
+		close(stop)
+		ws()
+		return 0, 0, 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pattern := []byte(`"task.updated"`)
+	var got int
+	var offset int64
+	var tail []byte
+	deadline := time.Now().Add(10 * time.Minute)
+	for got < want {
+		select {
+		case err := <-exited:
+			close(stop)
+			ws()
+			return 0, 0, 0, fmt.Errorf("pg_recvlogical exited at %d of %d events: %v: %s", got, want, err, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		f, err := os.Open(out)
+		if err == nil {
+			_, _ = f.Seek(offset, io.SeekStart)
+			chunk, _ := io.ReadAll(f)
+			f.Close()
+			offset += int64(len(chunk))
+			buf := append(tail, chunk...)
+			// Count matches that end in the new bytes only (the tail was counted before).
+			got += bytes.Count(buf, pattern) - bytes.Count(tail, pattern)
+			tail = append([]byte(nil), buf[max(0, len(buf)-len(pattern)+1):]...)
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			close(stop)
+			ws()
+			return 0, 0, 0, fmt.Errorf("pg_recvlogical: %d of %d events in 10 min", got, want)
+		}
+	}
 	d := time.Since(began)
 	close(stop)
 	w := ws()
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("pg_recvlogical: %w: %s", err, b)
-	}
-	data, err := os.ReadFile(out)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	// pg_recvlogical ends every message with a newline; pgoutput is binary, so count the
-	// events themselves.
-	if got := bytes.Count(data, []byte(`"type" : "task.updated"`)) + bytes.Count(data, []byte(`"type":"task.updated"`)); got != want {
-		return 0, 0, 0, fmt.Errorf("pg_recvlogical wrote %d events (%d lines), want %d", got, bytes.Count(data, []byte("\n")), want)
+	_ = cmd.Process.Signal(os.Interrupt)
+	<-exited
+	if got != want {
+		return 0, 0, 0, fmt.Errorf("pg_recvlogical wrote %d events, want %d", got, want)
 	}
 	return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), w, nil
 }
