@@ -129,8 +129,9 @@ func benchSystem(ctx context.Context, env *Env) error {
 			run.Fail("sockets: %v", err)
 		}
 	}
-	run.NotDone("inbound webhooks and bookings in the mix; outbound webhook deliveries (webhook-id reconciliation): not part of the system run yet")
-	run.NotDone("availability RPC over HTTP vs the bare SQL: stage.calendar.* only")
+	run.NotDone("inbound webhooks and bookings inside the mix (ingress is measured on its own, part webhooks); outbound webhook deliveries to vendor receivers and their webhook-id reconciliation; Google/Graph calendar traffic: not part of the system run yet")
+	run.NotDone("availability RPC over HTTP (JWT, role switch) vs the bare SQL: `vendorhub run` serves no RPC (PostgREST does, in Supabase); stage.calendar.availability_* measures the SQL function as the couple only")
+	run.NotDone("SMS latency when no single-message SMS notification reached Twilio (the planner chose push or email for every recipient): see the sms rows above")
 	return nil
 }
 
