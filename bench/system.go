@@ -131,7 +131,6 @@ func benchSystem(ctx context.Context, env *Env) error {
 	}
 	run.NotDone("inbound webhooks and bookings inside the mix (ingress is measured on its own, part webhooks); outbound webhook deliveries to vendor receivers and their webhook-id reconciliation; Google/Graph calendar traffic: not part of the system run yet")
 	run.NotDone("availability RPC over HTTP (JWT, role switch) vs the bare SQL: `vendorhub run` serves no RPC (PostgREST does, in Supabase); stage.calendar.availability_* measures the SQL function as the couple only")
-	run.NotDone("SMS latency when no single-message SMS notification reached Twilio (the planner chose push or email for every recipient): see the sms rows above")
 	return nil
 }
 
@@ -510,7 +509,7 @@ func sysNotifications(ctx context.Context, env *Env, pool *pgxpool.Pool, fakes *
 		l := latency("notify.surge."+c.name, "commit → request reached the fake (before its injected latency)", fromCommit.Sorted())
 		run.AddLatency(l)
 		if l.Samples == 0 {
-			run.NotDone("notify." + c.name + ": no single-message " + c.name + " notification in the surge (the fixture reaches nobody on it)")
+			run.NotDone("notify." + c.name + ": no single-message " + c.name + " notification reached its fake during the surge (the planner chose other channels for every recipient)")
 			continue
 		}
 		run.Add(results.NewFigure("notify.surge."+c.name+".p99_minus_injected", l.P99, "ms", "", 0,
