@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/wedsync/vendorhub/bench/load"
 	"github.com/wedsync/vendorhub/bench/results"
 	"github.com/wedsync/vendorhub/internal/integration"
@@ -77,7 +79,18 @@ func sysWebhooks(ctx context.Context, env *Env, bin string) error {
 	}
 	defer sc.stop()
 
-	// The floor: the same inbox row, inserted by a bare handler.
+	// The floor: the same inbox row, inserted by a bare handler on a pool of the sidecar's
+	// default size (VENDORHUB_DB_MAX_CONNS, 10).
+	fcfg, err := pgxpool.ParseConfig(db.URL)
+	if err != nil {
+		return err
+	}
+	fcfg.MaxConns = 10
+	floorPool, err := pgxpool.NewWithConfig(ctx, fcfg)
+	if err != nil {
+		return err
+	}
+	defer floorPool.Close()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhooks/standard/{conn}", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
@@ -85,7 +98,7 @@ func sysWebhooks(ctx context.Context, env *Env, bin string) error {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if _, err := db.Pool.Exec(r.Context(), `insert into vendorhub.webhook_inbox (source, connection_id, provider_event_id, headers, payload)
+		if _, err := floorPool.Exec(r.Context(), `insert into vendorhub.webhook_inbox (source, connection_id, provider_event_id, headers, payload)
 values ('standard', $1, $2, '{}', $3)`, r.PathValue("conn"), r.Header.Get("webhook-id"), body); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
