@@ -39,7 +39,11 @@ test-go: ## go test ./... (GO_TEST_FLAGS, default -race): unit, database, pgTAP 
 fuzz: ## run each fuzz target for FUZZTIME (default 100000x executions)
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-bench: deps ## run the benchmarks (-only AREA via BENCH_FLAGS) and write bench/results.json
+# A full run (≈ 20 min on 2 cores) starts `vendorhub run` with its defaults under an open-loop
+# load, measures each figure against a floor in the same run, writes bench/results/<UTC>.json
+# and regenerates docs/benchmarks.md. BENCH_FLAGS='-only system -system-for 10s' is a short
+# partial run (never reported); '-stages' adds the stage micro-benchmarks.
+bench: deps ## measure the sidecar as deployed: bench/results/<UTC>.json and docs/benchmarks.md
 	$(GO) run ./bench $(BENCH_FLAGS)
 
 lint: deps vet ## go vet, gofmt, and supabase db lint of the migrations on a fresh database
@@ -48,5 +52,5 @@ lint: deps vet ## go vet, gofmt, and supabase db lint of the migrations on a fre
 fmt: ## gofmt the Go files
 	gofmt -w $$(git ls-files -co --exclude-standard '*.go')
 
-clean: ## remove build outputs and benchmark results
-	rm -rf bin bench/results.json tests/artifacts
+clean: ## remove build outputs and test artifacts
+	rm -rf bin tests/artifacts

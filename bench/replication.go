@@ -85,7 +85,7 @@ func benchReplication(ctx context.Context, env *Env) error {
 	}()
 
 	began := time.Now()
-	marker, end, err := replBacklog(ctx, db.Pool)
+	marker, end, err := replBacklog(ctx, db.Pool, replBacklogEvents)
 	if err != nil {
 		return err
 	}
@@ -143,9 +143,9 @@ select count(pg_logical_emit_message(true, 'vendorhub', json_build_object(
   'subject', json_build_object('table', 'tasks', 'id', id), 'data', json_build_object('status', 'done', 'title', 'Set up the arch'))::text))
 from (select gen_random_uuid() as id from generate_series(1, $1)) g`
 
-// replBacklog commits the backlog, then a marker event alone; it returns the marker's id
+// replBacklog commits events events (replEventsPerTx per transaction), then a marker event alone; it returns the marker's id
 // and the WAL end after it.
-func replBacklog(ctx context.Context, pool *pgxpool.Pool) (marker, end string, err error) {
+func replBacklog(ctx context.Context, pool *pgxpool.Pool, events int) (marker, end string, err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return "", "", err
@@ -154,7 +154,7 @@ func replBacklog(ctx context.Context, pool *pgxpool.Pool) (marker, end string, e
 	if _, err := conn.Exec(ctx, `set synchronous_commit = off`); err != nil {
 		return "", "", err
 	}
-	for done := 0; done < replBacklogEvents; done += replEventsPerTx {
+	for done := 0; done < events; done += replEventsPerTx {
 		if _, err := conn.Exec(ctx, replEmitSQL, replEventsPerTx); err != nil {
 			return "", "", err
 		}

@@ -12,10 +12,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -155,11 +157,55 @@ func (f *Faults) Next() (Fault, bool) {
 	return Fault{}, false
 }
 
-// Base is embedded by every fake: a loopback server, a recorder and scripted faults.
+// Base is embedded by every fake: a loopback server, a recorder, scripted faults and an
+// optional injected latency.
 type Base struct {
 	Recorder
 	Faults
-	srv *httptest.Server
+	srv     *httptest.Server
+	latency atomic.Pointer[Latency]
+}
+
+// Latency makes a fake behave like a provider across a network: every answer is held back by
+// a delay drawn uniformly from [Min, Max], and after it a share of requests is answered with
+// 503 (Err5xx) or 429 with Retry-After: 1 (Err429) instead of the fake's own answer. The
+// benchmarks use it; tests that need a particular failure use Faults.
+type Latency struct {
+	Min, Max       time.Duration
+	Err5xx, Err429 float64 // shares of requests, 0..1
+}
+
+// SetLatency injects l into every later request (the zero Latency turns it off).
+func (b *Base) SetLatency(l Latency) { b.latency.Store(&l) }
+
+// inject applies the injected latency; it reports false when it answered the request itself
+// (an injected error) or the client left during the delay.
+func (b *Base) inject(w http.ResponseWriter, r *http.Request) bool {
+	l := b.latency.Load()
+	if l == nil || (l.Max <= 0 && l.Err5xx <= 0 && l.Err429 <= 0) {
+		return true
+	}
+	d := l.Min
+	if l.Max > l.Min {
+		d += rand.N(l.Max - l.Min + 1)
+	}
+	if d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	switch x := rand.Float64(); {
+	case x < l.Err5xx:
+		http.Error(w, "injected: service unavailable", http.StatusServiceUnavailable)
+		return false
+	case x < l.Err5xx+l.Err429:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "injected: too many requests", http.StatusTooManyRequests)
+		return false
+	}
+	return true
 }
 
 // start serves h on a free 127.0.0.1 port. Every request is recorded on arrival, before h
@@ -168,7 +214,9 @@ type Base struct {
 func (b *Base) start(h http.Handler) {
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.Record(r)
-		h.ServeHTTP(w, r)
+		if b.inject(w, r) {
+			h.ServeHTTP(w, r)
+		}
 	}))
 }
 
