@@ -11,7 +11,7 @@
 // provider call has a timeout and the job's context.
 //
 // Each connection's provider calls (sync, channel renewal, token refresh, Light Blue push) run
-// through the connection's circuit breaker (health.ConnectionBreaker) when Config.Breakers is
+// through the connection's circuit breaker (breaker.Connection) when Config.Breakers is
 // set: outages (5xx, timeouts, transport errors; not rate limits or refused requests) count
 // against it, and while it is open the job is snoozed until the breaker lets a probe through,
 // without calling the provider. Other connections of the same provider are not affected.
@@ -30,12 +30,12 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/calendar/google"
 	"github.com/wedsync/vendorhub/internal/calendar/outlook"
 	"github.com/wedsync/vendorhub/internal/crm"
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
-	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/secret"
@@ -107,8 +107,8 @@ type Config struct {
 	// LightBlue pushes enquiries. Defaults to nil: no pushes.
 	LightBlue *lightblue.Client
 	// Breakers guards each connection's provider calls with its circuit breaker
-	// (health.ConnectionBreaker). Defaults to nil: no breakers.
-	Breakers *health.Breakers
+	// (breaker.Connection). Defaults to nil: no breakers.
+	Breakers *breaker.Breakers
 	// PublicURL is the sidecar's public base URL (https://…), for Google channel and Graph
 	// subscription addresses: <PublicURL>/webhooks/google-calendar/<connection> and
 	// <PublicURL>/webhooks/outlook/<connection>. Defaults to "": no channels or subscriptions
@@ -197,7 +197,7 @@ func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
 		return nil
 	}
 	var pe *integration.ProviderError
-	var open *health.OpenError
+	var open *breaker.OpenError
 	switch {
 	case errors.As(err, &open):
 		// The connection's breaker is open: no call was made; come back when it lets a probe through.
@@ -233,12 +233,12 @@ func backoff(attempt int, maxD time.Duration) time.Duration {
 
 // guard runs fn — provider calls of connection connID — through the connection's circuit
 // breaker: outages (integration.IsOutage) count against it; while it is open fn is not called
-// and the error is a *health.OpenError (retry snoozes the job).
+// and the error is a *breaker.OpenError (retry snoozes the job).
 func (c *Connectors) guard(connID string, fn func() error) error {
 	if c.cfg.Breakers == nil {
 		return fn()
 	}
-	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, integration.IsOutage)
+	return c.cfg.Breakers.DoIf(breaker.Connection(connID), fn, integration.IsOutage)
 }
 
 // insert adds jobs in tx with the client from the job's context.

@@ -8,13 +8,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wedsync/vendorhub/internal/crm/dubsado"
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/route"
-	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
 
 // inboxSources are the webhook_inbox sources whose rows the connectors process.
@@ -28,17 +28,31 @@ var inboxSources = []string{"honeybook", "dubsado", "google_calendar", "outlook"
 // connection of the vendor (its webhook_endpoints row, connection_id = the connection). Jobs
 // and deliveries are unique on the event key: a replay inserts nothing.
 type Sink struct {
-	// Client returns the River client (created after the sink).
-	Client func() *river.Client[pgx.Tx]
-	// Outbound enqueues the Dubsado deliveries (outbound.Sink.Enqueue). Defaults to nil:
-	// Dubsado connections are not fed.
+	// Jobs inserts the jobs: the sidecar's River client.
+	Jobs Inserter
+	// Outbound enqueues the Dubsado deliveries (the outbound webhooks' sink, adapted by the
+	// sidecar). Defaults to nil: Dubsado connections are not fed.
 	Outbound Outbound
 }
 
-// Outbound enqueues signed outbound deliveries with bodies of the caller's making inside the
-// hand-off transaction: an *outbound.Sink.
+// Inserter inserts River jobs inside a transaction; *river.Client[pgx.Tx] is one.
+type Inserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Delivery is one signed outbound delivery with a body of the connector's making.
+type Delivery struct {
+	// EndpointID is the public.webhook_endpoints row to deliver to.
+	EndpointID string
+	// Event is the event the delivery comes from (its key makes the delivery unique).
+	Event event.Event
+	// Body is the exact JSON to sign and send.
+	Body []byte
+}
+
+// Outbound enqueues signed outbound deliveries inside the hand-off transaction.
 type Outbound interface {
-	Enqueue(ctx context.Context, tx pgx.Tx, msgs []outbound.Message) (int, error)
+	Enqueue(ctx context.Context, tx pgx.Tx, deliveries []Delivery) (int, error)
 }
 
 // Name implements handoff.Sink.
@@ -118,14 +132,10 @@ where c.vendor_id = any($1::uuid[]) and c.status = 'active'
 	if len(params) == 0 {
 		return nil
 	}
-	var client *river.Client[pgx.Tx]
-	if s.Client != nil {
-		client = s.Client()
-	}
-	if client == nil {
+	if s.Jobs == nil {
 		return errors.New("connector: sink has no River client")
 	}
-	_, err := client.InsertManyTx(ctx, tx, params)
+	_, err := s.Jobs.InsertManyTx(ctx, tx, params)
 	return err
 }
 
@@ -150,7 +160,7 @@ func (s *Sink) feedDubsado(ctx context.Context, tx pgx.Tx, events []route.Routed
 	if err != nil {
 		return err
 	}
-	msgs := make([]outbound.Message, 0, len(projects))
+	msgs := make([]Delivery, 0, len(projects))
 	for _, p := range projects {
 		ev := events[p.event]
 		in, ok := found[ev.Subject.ID]
@@ -168,7 +178,7 @@ func (s *Sink) feedDubsado(ctx context.Context, tx pgx.Tx, events []route.Routed
 		if err != nil {
 			return err
 		}
-		msgs = append(msgs, outbound.Message{EndpointID: p.endpoint, Event: ev.Event, Body: body})
+		msgs = append(msgs, Delivery{EndpointID: p.endpoint, Event: ev.Event, Body: body})
 	}
 	_, err = s.Outbound.Enqueue(ctx, tx, msgs)
 	return err
