@@ -4,10 +4,9 @@ import "github.com/wedsync/vendorhub/internal/event"
 
 // Integration job kinds named by the rules.
 const (
-	IntegrationWebhookOutbound   = "webhook.outbound"   // signed POST to the vendor's subscribed endpoints
-	IntegrationCRMPush           = "crm.push"           // push a status change to the vendor's CRM
-	IntegrationAvailabilityCheck = "availability.check" // re-check the vendor's calendar for conflicts
-	IntegrationInboxProcess      = "inbox.process"      // process a verified inbound webhook
+	IntegrationWebhookOutbound = "webhook.outbound" // signed POST to the vendor's subscribed endpoints
+	IntegrationCRMPush         = "crm.push"         // push a status change to the vendor's CRM
+	IntegrationInboxProcess    = "inbox.process"    // process a verified inbound webhook
 )
 
 // Notification categories named by the rules (users set preferences per category).
@@ -33,7 +32,7 @@ var DefaultRules = []Rule{
 	{Type: event.MessageRead, Topics: []string{"conversation:{conversation_id}"}},
 	{Type: event.VendorStatusChanged, Topics: []string{"wedding:{wedding_id}", "vendor:{vendor_id}"}, Category: CategoryStatusChange, Integrations: []string{IntegrationWebhookOutbound, IntegrationCRMPush}},
 	{Type: event.AvailabilityChanged, Topics: []string{"vendor:{vendor_id}"}, Category: CategoryAvailability},
-	{Type: event.BookingUpdated, Topics: []string{"vendor:{vendor_id}", "wedding:{wedding_id}"}, Category: CategoryBooking, Integrations: []string{IntegrationWebhookOutbound, IntegrationAvailabilityCheck}},
+	{Type: event.BookingUpdated, Topics: []string{"vendor:{vendor_id}", "wedding:{wedding_id}"}, Category: CategoryBooking, Integrations: []string{IntegrationWebhookOutbound}},
 	{Type: event.ConnectionChanged, Topics: []string{"vendor:{vendor_id}"}},
 	{Type: event.WebhookReceived, Integrations: []string{IntegrationInboxProcess}},
 	{Type: event.NotificationCreated, Topics: []string{"user:{user_id}"}},
