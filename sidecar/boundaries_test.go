@@ -19,6 +19,8 @@ var walPath = []string{
 	"github.com/wedsync/vendorhub/internal/replication",
 	"github.com/wedsync/vendorhub/internal/notify",
 	"github.com/wedsync/vendorhub/internal/channel/kind",
+	"github.com/wedsync/vendorhub/internal/realtime/broadcast",
+	"github.com/wedsync/vendorhub/internal/realtime/store",
 }
 
 // providerSDKs are module paths of provider SDKs and OAuth clients.
