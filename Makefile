@@ -13,7 +13,7 @@ GO_TEST_FLAGS ?= -race -count=1 -timeout 25m
 FUZZTIME ?= 100000x
 BIN := bin/vendorhub
 
-.PHONY: help deps build run test vet test-go fuzz bench lint fmt clean
+.PHONY: help deps build run test vet golangci test-go fuzz bench lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,11 +27,14 @@ build: ## build bin/vendorhub
 run: deps build ## start vendorhub dev: ephemeral Postgres, migrations, seed, sidecar; Ctrl-C stops
 	$(BIN) dev
 
-test: deps vet fuzz test-go ## run every test layer: vet, fuzz (FUZZTIME each), Go tests incl. pgTAP, Supabase CLI, end-to-end
+test: deps vet golangci fuzz test-go ## run every test layer: vet, golangci-lint, fuzz (FUZZTIME each), Go tests incl. pgTAP, Supabase CLI, end-to-end
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); if [[ -n $$out ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+golangci: ## golangci-lint (version pinned by go.mod's tool directive; rules in .golangci.yml)
+	$(GO) tool golangci-lint run ./...
 
 test-go: ## go test ./... (GO_TEST_FLAGS, default -race): unit, database, pgTAP (pg_prove), Supabase CLI, end-to-end
 	$(GO) test $(GO_TEST_FLAGS) ./...
@@ -46,7 +49,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 100000x executions)
 bench: deps ## measure the sidecar as deployed: bench/results/<UTC>.json and docs/benchmarks.md
 	$(GO) run ./bench $(BENCH_FLAGS)
 
-lint: deps vet ## go vet, gofmt, and supabase db lint of the migrations on a fresh database
+lint: deps vet golangci ## go vet, gofmt, golangci-lint, and supabase db lint of the migrations on a fresh database
 	$(GO) test -count=1 -run 'TestSupabaseCLI' ./tests
 
 fmt: ## gofmt the Go files

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/dashboard"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/postgrest"
@@ -42,7 +43,7 @@ func benchHealth(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	breakers, err := health.NewBreakers(health.BreakerConfig{}, nil)
+	breakers, err := breaker.New(breaker.Config{}, nil)
 	if err != nil {
 		return err
 	}
@@ -80,8 +81,8 @@ func benchHealth(ctx context.Context, env *Env) error {
 		rpcMs = append(rpcMs, float64(time.Since(start))/float64(time.Millisecond))
 	}
 	slices.Sort(rpcMs)
-	env.Record("health_rpc_send_message_p50_ms", health.Percentile(rpcMs, 0.5))
-	env.Record("health_rpc_send_message_p95_ms", health.Percentile(rpcMs, 0.95))
+	env.Record("health_rpc_send_message_p50_ms", breaker.Percentile(rpcMs, 0.5))
+	env.Record("health_rpc_send_message_p95_ms", breaker.Percentile(rpcMs, 0.95))
 
 	overview, err := timeIt(20, func() error {
 		resp, err := http.Get(srv.URL + "/dashboard/api/overview")

@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
@@ -213,8 +212,8 @@ type stubCommitter struct {
 
 func (*stubCommitter) Cursor(context.Context) (uint64, error) { return 0, nil }
 
-func (s *stubCommitter) Commit(_ context.Context, batch []decode.Transaction, upTo uint64) (handoff.Result, error) {
-	routed := handoff.Route(s.router, batch)
+func (s *stubCommitter) Commit(_ context.Context, batch []decode.Transaction, _ uint64) ([]route.Routed, error) {
+	routed := handoff.Route(s.router, batch, nil)
 	var n int64
 	for i := range routed {
 		if routed[i].Type == event.TaskUpdated {
@@ -224,7 +223,7 @@ func (s *stubCommitter) Commit(_ context.Context, batch []decode.Transaction, up
 	if s.events.Add(n) >= s.want {
 		s.once.Do(func() { close(s.done) })
 	}
-	return handoff.Result{Routed: routed, Cursor: upTo}, nil
+	return routed, nil
 }
 
 func (*stubCommitter) Broadcast([]route.Routed) {}
@@ -353,7 +352,7 @@ type latencyCommitter struct {
 	samples []time.Duration
 }
 
-func (l *latencyCommitter) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) (handoff.Result, error) {
+func (l *latencyCommitter) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error) {
 	res, err := l.Handoff.Commit(ctx, batch, upTo)
 	if err != nil {
 		return res, err
@@ -388,7 +387,7 @@ func replLatency(ctx context.Context, db *pgtest.DB) (p50, p99 float64, n int, e
 	}
 	ho, err := handoff.New(db.Pool, handoff.Config{Slot: slot, Logger: quiet,
 		Router: route.NewRouter(route.DefaultRules, route.Options{Logger: quiet}),
-		Sinks:  []handoff.Sink{&handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}}})
+		Sinks:  []handoff.Sink{&handoff.JobSink{Jobs: client}}})
 	if err != nil {
 		return 0, 0, 0, err
 	}

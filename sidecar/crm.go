@@ -1,13 +1,16 @@
 package sidecar
 
 import (
-	"context"
-	"slices"
+	"errors"
+	"fmt"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/time/rate"
 
+	"github.com/riverqueue/river"
+
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/calendar/google"
 	"github.com/wedsync/vendorhub/internal/calendar/ical"
@@ -17,19 +20,17 @@ import (
 	"github.com/wedsync/vendorhub/internal/crm/dubsado"
 	"github.com/wedsync/vendorhub/internal/crm/honeybook"
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
+	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/oauth"
-	"github.com/wedsync/vendorhub/internal/webhook/outbound"
+	"github.com/wedsync/vendorhub/internal/secret"
 )
-
-func init() { RegisterStage("crm", wireCRM) }
 
 // Defaults of CRMConfig.
 const (
 	GoogleTokenURLDefault    = "https://oauth2.googleapis.com/token"
 	MicrosoftTokenURLDefault = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
-	ConnectorWorkersDefault  = 4
 	GoogleRateDefault        = 10
 	GraphRateDefault         = 10
 	ICalRateDefault          = 5
@@ -64,88 +65,60 @@ type CRMConfig struct {
 	// "https://online.lightbluesoftware.com/api.php".
 	LightBlueURL string
 	// SyncInterval is the longest time between two syncs of a Google or Outlook calendar.
-	// VENDORHUB_CALENDAR_SYNC_INTERVAL. Defaults to 15m.
+	// VENDORHUB_CALENDAR_SYNC_INTERVAL. Defaults to connector.SyncIntervalDefault.
 	SyncInterval time.Duration
 	// FeedInterval is the time between two polls of an iCalendar feed (Light Blue, ical).
-	// VENDORHUB_FEED_POLL_INTERVAL. Defaults to 20m.
+	// VENDORHUB_FEED_POLL_INTERVAL. Defaults to connector.FeedIntervalDefault.
 	FeedInterval time.Duration
 	// ScheduleInterval is how often the scheduler looks for due syncs, renewals and refreshes.
-	// VENDORHUB_CONNECTOR_SCHEDULE_INTERVAL. Defaults to 1m.
+	// VENDORHUB_CONNECTOR_SCHEDULE_INTERVAL.
+	// Defaults to connector.ScheduleIntervalDefault.
 	ScheduleInterval time.Duration
 	// ChannelTTL is the lifetime asked for Google watch channels. VENDORHUB_GOOGLE_CHANNEL_TTL.
-	// Defaults to 168h.
+	// Defaults to connector.ChannelTTLDefault.
 	ChannelTTL time.Duration
 	// SubscriptionTTL is the lifetime asked for Graph subscriptions (at most 10,080 minutes
-	// for Outlook events). VENDORHUB_GRAPH_SUBSCRIPTION_TTL. Defaults to 144h.
+	// for Outlook events). VENDORHUB_GRAPH_SUBSCRIPTION_TTL.
+	// Defaults to connector.SubscriptionTTLDefault.
 	SubscriptionTTL time.Duration
 	// Workers is the number of workers of each connector queue (one queue per provider).
-	// VENDORHUB_CONNECTOR_WORKERS. Defaults to 4.
+	// VENDORHUB_CONNECTOR_WORKERS. Defaults to connector.QueueMaxWorkersDefault.
 	Workers int
 	// GoogleRate, GraphRate, ICalRate and LightBlueRate are each provider's request rate
 	// (per second, per process). VENDORHUB_GOOGLE_RATE, VENDORHUB_GRAPH_RATE,
-	// VENDORHUB_ICAL_RATE, VENDORHUB_LIGHTBLUE_RATE. Default to 10, 10, 5 and 2.
+	// VENDORHUB_ICAL_RATE, VENDORHUB_LIGHTBLUE_RATE. Default to GoogleRateDefault,
+	// GraphRateDefault, ICalRateDefault and LightBlueRateDefault.
 	GoogleRate, GraphRate, ICalRate, LightBlueRate int
 }
 
-func (c *CRMConfig) fromEnv(e *env) {
-	e.str(&c.GoogleClientID, "VENDORHUB_GOOGLE_CLIENT_ID")
-	e.str(&c.GoogleClientSecret, "VENDORHUB_GOOGLE_CLIENT_SECRET")
-	e.str(&c.GoogleTokenURL, "VENDORHUB_GOOGLE_TOKEN_URL")
-	e.str(&c.GoogleCalendarEndpoint, "VENDORHUB_GOOGLE_CALENDAR_ENDPOINT")
-	e.str(&c.MicrosoftClientID, "VENDORHUB_MICROSOFT_CLIENT_ID")
-	e.str(&c.MicrosoftClientSecret, "VENDORHUB_MICROSOFT_CLIENT_SECRET")
-	e.str(&c.MicrosoftTokenURL, "VENDORHUB_MICROSOFT_TOKEN_URL")
-	e.str(&c.GraphURL, "VENDORHUB_GRAPH_URL")
-	e.str(&c.LightBlueURL, "VENDORHUB_LIGHTBLUE_API_URL")
-	e.dur(&c.SyncInterval, "VENDORHUB_CALENDAR_SYNC_INTERVAL")
-	e.dur(&c.FeedInterval, "VENDORHUB_FEED_POLL_INTERVAL")
-	e.dur(&c.ScheduleInterval, "VENDORHUB_CONNECTOR_SCHEDULE_INTERVAL")
-	e.dur(&c.ChannelTTL, "VENDORHUB_GOOGLE_CHANNEL_TTL")
-	e.dur(&c.SubscriptionTTL, "VENDORHUB_GRAPH_SUBSCRIPTION_TTL")
-	e.int(&c.Workers, "VENDORHUB_CONNECTOR_WORKERS")
-	e.int(&c.GoogleRate, "VENDORHUB_GOOGLE_RATE")
-	e.int(&c.GraphRate, "VENDORHUB_GRAPH_RATE")
-	e.int(&c.ICalRate, "VENDORHUB_ICAL_RATE")
-	e.int(&c.LightBlueRate, "VENDORHUB_LIGHTBLUE_RATE")
-}
-
-// withDefaults returns c with zero fields set to their defaults.
-func (c CRMConfig) withDefaults() CRMConfig {
-	str := func(p *string, v string) {
-		if *p == "" {
-			*p = v
+// validate reports every out-of-range field of a defaulted CRMConfig.
+func (c CRMConfig) validate() error {
+	var errs []error
+	for _, f := range []struct {
+		v    int
+		name string
+	}{
+		{c.Workers, "VENDORHUB_CONNECTOR_WORKERS"}, {c.GoogleRate, "VENDORHUB_GOOGLE_RATE"},
+		{c.GraphRate, "VENDORHUB_GRAPH_RATE"}, {c.ICalRate, "VENDORHUB_ICAL_RATE"},
+		{c.LightBlueRate, "VENDORHUB_LIGHTBLUE_RATE"},
+	} {
+		if f.v < 1 {
+			errs = append(errs, fmt.Errorf("%s=%d: want a positive number", f.name, f.v))
 		}
 	}
-	num := func(p *int, v int) {
-		if *p <= 0 {
-			*p = v
-		}
-	}
-	str(&c.GoogleTokenURL, GoogleTokenURLDefault)
-	str(&c.MicrosoftTokenURL, MicrosoftTokenURLDefault)
-	str(&c.GraphURL, outlook.BaseURLDefault)
-	str(&c.LightBlueURL, lightblue.URLDefault)
-	num(&c.Workers, ConnectorWorkersDefault)
-	num(&c.GoogleRate, GoogleRateDefault)
-	num(&c.GraphRate, GraphRateDefault)
-	num(&c.ICalRate, ICalRateDefault)
-	num(&c.LightBlueRate, LightBlueRateDefault)
-	if c.ScheduleInterval <= 0 {
-		c.ScheduleInterval = connector.ScheduleIntervalDefault
-	}
-	return c
+	return errors.Join(errs...)
 }
 
-func wireCRM(_ context.Context, s *Sidecar) error {
-	cc := s.Config.CRM.withDefaults()
-	keyring, err := s.Keyring()
-	if err != nil {
-		return err
-	}
-	breakers, err := s.Breakers()
-	if err != nil {
-		return err
-	}
+// crmStage is what the crm stage hands the hand-off.
+type crmStage struct {
+	sink handoff.Sink // connector jobs, Light Blue pushes, Dubsado deliveries
+}
+
+// newCRM builds the crm stage: OAuth refresh, the calendar sources, the CRM processor, the
+// connector workers and their sink. catchHooks feeds Dubsado connections (nil: not fed, without
+// the webhooks stage). The scheduler is a River periodic job (Config.periodicJobs).
+func (s *Sidecar) newCRM(workers *river.Workers, keyring *secret.Keyring, breakers *breaker.Breakers, catchHooks connector.Outbound) (crmStage, error) {
+	cc := s.cfg.CRM
 	limits := integration.NewLimits(map[string]rate.Limit{
 		google.Provider: rate.Limit(cc.GoogleRate), outlook.Provider: rate.Limit(cc.GraphRate),
 		"ical": rate.Limit(cc.ICalRate), lightblue.Provider: rate.Limit(cc.LightBlueRate),
@@ -159,60 +132,40 @@ func wireCRM(_ context.Context, s *Sidecar) error {
 		providers[integration.Outlook] = &oauth2.Config{ClientID: cc.MicrosoftClientID, ClientSecret: cc.MicrosoftClientSecret,
 			Endpoint: oauth2.Endpoint{TokenURL: cc.MicrosoftTokenURL}, Scopes: []string{"offline_access", "Calendars.Read"}}
 	}
-	allowPrivate, err := s.allowPrivateNetworks()
-	if err != nil {
-		return err
-	}
+	allowPrivate, _ := s.allowPrivateNetworks() // validated by Config.Validate
 	feeds := ical.NewHTTPClient(allowPrivate, 0)
-	tokens := &oauth.Refresher{Pool: s.Pool, Keyring: keyring, Providers: providers, Limits: limits}
-	creds := integration.CredentialStore{Keyring: keyring, DB: s.Pool}
+	tokens := &oauth.Refresher{Pool: s.pool, Keyring: keyring, Providers: providers, Limits: limits}
+	creds := integration.CredentialStore{Keyring: keyring, DB: s.pool}
 	gsrc := &google.Source{Endpoint: cc.GoogleCalendarEndpoint, Tokens: tokens, Limits: limits}
 	osrc := &outlook.Source{BaseURL: cc.GraphURL, Tokens: tokens, Limits: limits}
 	conns, err := connector.New(connector.Config{
-		Pool: s.Pool, Keyring: keyring, Tokens: tokens, Google: gsrc, Outlook: osrc,
-		Syncer: &calendar.Syncer{Pool: s.Pool, Logger: s.Logger, Sources: map[integration.Kind]calendar.Source{
+		Pool: s.pool, Keyring: keyring, Tokens: tokens, Google: gsrc, Outlook: osrc,
+		Syncer: &calendar.Syncer{Pool: s.pool, Logger: s.log, Sources: map[integration.Kind]calendar.Source{
 			integration.GoogleCalendar: gsrc,
 			integration.Outlook:        osrc,
 			integration.ICal:           &ical.Source{Credentials: creds, Limits: limits, HTTPClient: feeds},
 			integration.LightBlue:      &ical.Source{Provider: lightblue.Provider, Credentials: creds, Limits: limits, HTTPClient: feeds},
 		}},
-		CRM: &crm.Processor{Pool: s.Pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
+		CRM: &crm.Processor{Pool: s.pool, Mappers: map[string]crm.Mapper{"honeybook": honeybook.Mapper{}, "dubsado": dubsado.Mapper{}}},
 		LightBlue: &lightblue.Client{URL: cc.LightBlueURL, Limits: limits,
 			HTTPClient: netguard.New(netguard.Options{AllowPrivate: allowPrivate, Timeout: lightblue.TimeoutDefault})},
 		Breakers:        breakers,
-		PublicURL:       s.Config.Webhooks.PublicURL,
+		PublicURL:       s.cfg.Webhooks.PublicURL,
 		SyncInterval:    cc.SyncInterval,
 		FeedInterval:    cc.FeedInterval,
 		ChannelTTL:      cc.ChannelTTL,
 		SubscriptionTTL: cc.SubscriptionTTL,
-		Logger:          s.Logger,
+		Logger:          s.log,
 	})
 	if err != nil {
-		return err
+		return crmStage{}, err
 	}
-	conns.AddWorkers(s.Workers)
-	for _, q := range connector.Queues {
-		s.AddQueue(q, cc.Workers)
-	}
-	sink := &connector.Sink{Client: s.River}
-	// Dubsado connections are fed through outbound deliveries, worked by the webhooks stage.
-	dubsadoOn := slices.Contains(s.stageList(), "webhooks")
-	if dubsadoOn {
-		sink.Outbound = outbound.NewSink(riverInserter{s}, outbound.Config{})
-	}
-	s.Sinks = append(s.Sinks, sink)
-	s.Go("crm", func(ctx context.Context) error {
-		for _, pj := range connector.PeriodicJobs(cc.ScheduleInterval) {
-			s.River().PeriodicJobs().Add(pj)
-		}
-		<-ctx.Done()
-		return nil
-	})
-	if s.Config.Webhooks.PublicURL == "" {
-		s.Logger.Info("crm: VENDORHUB_PUBLIC_URL unset: no Google channels or Graph subscriptions; calendars are polled",
+	conns.AddWorkers(workers)
+	if s.cfg.Webhooks.PublicURL == "" {
+		s.log.Info("crm: VENDORHUB_PUBLIC_URL unset: no Google channels or Graph subscriptions; calendars are polled",
 			"interval", conns.SyncInterval())
 	}
-	s.Logger.Info("crm: connectors on", "queues", connector.Queues, "google_oauth", cc.GoogleClientID != "",
-		"microsoft_oauth", cc.MicrosoftClientID != "", "dubsado_catch_hooks", dubsadoOn)
-	return nil
+	s.log.Info("crm: connectors on", "queues", connector.Queues, "google_oauth", cc.GoogleClientID != "",
+		"microsoft_oauth", cc.MicrosoftClientID != "", "dubsado_catch_hooks", catchHooks != nil)
+	return crmStage{sink: &connector.Sink{Jobs: s.river, Outbound: catchHooks}}, nil
 }

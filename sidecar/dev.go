@@ -34,7 +34,7 @@ type DevConfig struct {
 	NoSeed bool
 	// Out receives the connection details. Defaults to os.Stdout.
 	Out io.Writer
-	// Logger receives progress lines. Defaults to slog.Default().
+	// Logger receives progress lines. Defaults to none (discarded).
 	Logger *slog.Logger
 	// Serve runs with the dev database until ctx ends and returns nil then; the sidecar stages
 	// hook in here. Defaults to waiting for ctx.
@@ -55,7 +55,7 @@ type DevEnv struct {
 func Dev(ctx context.Context, cfg DevConfig) error {
 	began := time.Now()
 	out := cmp.Or[io.Writer](cfg.Out, os.Stdout)
-	log := cmp.Or(cfg.Logger, slog.Default())
+	log := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	port := cmp.Or(cfg.Port, DevPortDefault)
 	if port < 0 || port > 65535 {
 		return fmt.Errorf("dev: port %d out of range", port)

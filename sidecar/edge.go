@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -26,31 +25,32 @@ type HTTPConfig struct {
 	// to "" (the peer address is the client).
 	TrustedProxies string
 	// ReadHeaderTimeout bounds reading request headers. VENDORHUB_HTTP_READ_HEADER_TIMEOUT.
-	// Defaults to 10s.
+	// Defaults to edge.ReadHeaderTimeoutDefault.
 	ReadHeaderTimeout time.Duration
-	// ReadTimeout bounds reading a whole request. VENDORHUB_HTTP_READ_TIMEOUT. Defaults to 30s.
+	// ReadTimeout bounds reading a whole request. VENDORHUB_HTTP_READ_TIMEOUT.
+	// Defaults to edge.ReadTimeoutDefault.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds a request from its headers to the end of its answer (WebSockets
-	// excepted). VENDORHUB_HTTP_WRITE_TIMEOUT. Defaults to 60s.
+	// excepted). VENDORHUB_HTTP_WRITE_TIMEOUT. Defaults to edge.WriteTimeoutDefault.
 	WriteTimeout time.Duration
-	// IdleTimeout closes idle keep-alive connections. VENDORHUB_HTTP_IDLE_TIMEOUT. Defaults to 120s.
+	// IdleTimeout closes idle keep-alive connections. VENDORHUB_HTTP_IDLE_TIMEOUT.
+	// Defaults to edge.IdleTimeoutDefault.
 	IdleTimeout time.Duration
-	// MaxHeaderBytes caps request headers. VENDORHUB_HTTP_MAX_HEADER_BYTES. Defaults to 65536.
+	// MaxHeaderBytes caps request headers. VENDORHUB_HTTP_MAX_HEADER_BYTES.
+	// Defaults to edge.MaxHeaderBytesDefault.
 	MaxHeaderBytes int
 }
 
-func (c *HTTPConfig) fromEnv(e *env) {
-	e.str(&c.InternalAddr, "VENDORHUB_INTERNAL_ADDR")
-	e.str(&c.TrustedProxies, "VENDORHUB_TRUSTED_PROXIES")
-	e.dur(&c.ReadHeaderTimeout, "VENDORHUB_HTTP_READ_HEADER_TIMEOUT")
-	e.dur(&c.ReadTimeout, "VENDORHUB_HTTP_READ_TIMEOUT")
-	e.dur(&c.WriteTimeout, "VENDORHUB_HTTP_WRITE_TIMEOUT")
-	e.dur(&c.IdleTimeout, "VENDORHUB_HTTP_IDLE_TIMEOUT")
-	e.int(&c.MaxHeaderBytes, "VENDORHUB_HTTP_MAX_HEADER_BYTES")
-	if v, err := strconv.ParseBool(e.get("VENDORHUB_TRUST_FORWARDED_FOR")); err == nil && v {
-		e.errs = append(e.errs, errors.New("VENDORHUB_TRUST_FORWARDED_FOR was removed: set VENDORHUB_TRUSTED_PROXIES "+
-			"to your proxies' CIDRs (X-Forwarded-For is believed only from them)"))
+// validate reports every invalid field of a defaulted HTTPConfig, naming its variable.
+func (c HTTPConfig) validate() error {
+	var errs []error
+	if _, err := edge.ParseProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("VENDORHUB_TRUSTED_PROXIES: %w", err))
 	}
+	if c.MaxHeaderBytes < 1 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_HTTP_MAX_HEADER_BYTES=%d: want a positive number", c.MaxHeaderBytes))
+	}
+	return errors.Join(errs...)
 }
 
 // edgeState is the sidecar's HTTP edge: trusted proxies, the internal mux, bound addresses.
@@ -62,24 +62,21 @@ type edgeState struct {
 
 // newEdge parses the edge configuration and returns the mux /metrics and /readyz go on.
 func (s *Sidecar) newEdge() (*http.ServeMux, error) {
-	p, err := edge.ParseProxies(s.Config.HTTP.TrustedProxies)
+	p, err := edge.ParseProxies(s.cfg.HTTP.TrustedProxies) // validated by Config.Validate
 	if err != nil {
 		return nil, fmt.Errorf("VENDORHUB_TRUSTED_PROXIES: %w", err)
-	}
-	if s.Config.HTTP.MaxHeaderBytes < 0 {
-		return nil, fmt.Errorf("VENDORHUB_HTTP_MAX_HEADER_BYTES=%d: must not be negative", s.Config.HTTP.MaxHeaderBytes)
 	}
 	if err := registerCollectors(edge.Collectors()...); err != nil {
 		return nil, err
 	}
 	s.edge.proxies = p
-	if s.Config.HTTP.InternalAddr == "" {
-		return s.Mux, nil
+	if s.cfg.HTTP.InternalAddr == "" {
+		return s.mux, nil
 	}
 	s.edge.internal = http.NewServeMux()
 	s.edge.internal.HandleFunc("GET /healthz", serveHealthz)
 	for _, p := range []string{"/metrics", "/readyz"} {
-		s.Mux.Handle(p, http.NotFoundHandler()) // only on the internal listener
+		s.mux.Handle(p, http.NotFoundHandler()) // only on the internal listener
 	}
 	return s.edge.internal, nil
 }
@@ -108,14 +105,14 @@ type servers struct {
 
 // listen binds the public listener (and the internal one) with edge servers.
 func (s *Sidecar) listen() (*servers, error) {
-	hc := s.Config.HTTP
+	hc := s.cfg.HTTP
 	cfg := edge.Config{ReadHeaderTimeout: hc.ReadHeaderTimeout, ReadTimeout: hc.ReadTimeout, WriteTimeout: hc.WriteTimeout,
-		IdleTimeout: hc.IdleTimeout, MaxHeaderBytes: hc.MaxHeaderBytes, Proxies: s.edge.proxies, Logger: s.Logger}
-	ln, err := net.Listen("tcp", s.Config.HTTPAddr)
+		IdleTimeout: hc.IdleTimeout, MaxHeaderBytes: hc.MaxHeaderBytes, Proxies: s.edge.proxies, Logger: s.log}
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("VENDORHUB_HTTP_ADDR %s: %w", s.Config.HTTPAddr, err)
+		return nil, fmt.Errorf("VENDORHUB_HTTP_ADDR %s: %w", s.cfg.HTTPAddr, err)
 	}
-	sv := &servers{list: []*http.Server{edge.NewServer(s.Mux, cfg)}, lns: []net.Listener{ln}}
+	sv := &servers{list: []*http.Server{edge.NewServer(s.mux, cfg)}, lns: []net.Listener{ln}}
 	s.boundMu.Lock()
 	s.bound = ln.Addr().String()
 	s.boundMu.Unlock()
@@ -131,7 +128,7 @@ func (s *Sidecar) listen() (*servers, error) {
 		s.boundMu.Lock()
 		s.edge.bound = iln.Addr().String()
 		s.boundMu.Unlock()
-		s.Logger.Info("internal listener: /metrics, /readyz, /healthz", "http", "http://"+iln.Addr().String())
+		s.log.Info("internal listener: /metrics, /readyz, /healthz", "http", "http://"+iln.Addr().String())
 	}
 	return sv, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/edge"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/replication"
 	"github.com/wedsync/vendorhub/sidecar"
 )
 
@@ -27,9 +28,9 @@ func TestInternalListener(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Slot: "sc_edge_" + db.Name[len(db.Name)-8:],
-		Stages: []string{sidecar.StagesNone}, StatusInterval: time.Second, ReceiveTimeout: 5 * time.Second,
-		HTTP: sidecar.HTTPConfig{InternalAddr: "127.0.0.1:0", TrustedProxies: "10.0.0.0/8"}}
+	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Stages: []string{sidecar.StagesNone},
+		Replication: replication.Config{Slot: "sc_edge_" + db.Name[len(db.Name)-8:], StatusInterval: time.Second, ReceiveTimeout: 5 * time.Second},
+		HTTP:        sidecar.HTTPConfig{InternalAddr: "127.0.0.1:0", TrustedProxies: "10.0.0.0/8"}}
 	s, err := sidecar.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	require.Equal(t, "10.0.0.0/8", s.Proxies().String())

@@ -11,19 +11,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
 	"riverqueue.com/riverui"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/dashboard"
+	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/postgrest"
+	"github.com/wedsync/vendorhub/internal/secret"
 )
 
-func init() { RegisterStage("health", wireHealth) }
+// Defaults of HealthConfig.
+const (
+	SlotWarnPercentDefault = 50
+	DashboardDefault       = "on"
+)
 
 // SupabaseJSPath is where npm puts the browser build of supabase-js, relative to the
 // repository root.
@@ -75,20 +81,25 @@ type HealthConfig struct {
 	SupabaseJS string
 }
 
-func (c *HealthConfig) fromEnv(e *env) {
-	e.dur(&c.PollInterval, "VENDORHUB_HEALTH_POLL_INTERVAL")
-	e.dur(&c.SampleInterval, "VENDORHUB_HEALTH_SAMPLE_INTERVAL")
-	e.dur(&c.Retention, "VENDORHUB_HEALTH_RETENTION")
-	e.int(&c.SlotWarnPercent, "VENDORHUB_SLOT_WARN_PERCENT")
-	e.int(&c.BreakerFailures, "VENDORHUB_BREAKER_FAILURES")
-	e.dur(&c.BreakerOpenTimeout, "VENDORHUB_BREAKER_OPEN_TIMEOUT")
-	e.dur(&c.BreakerInterval, "VENDORHUB_BREAKER_INTERVAL")
-	e.str(&c.AlertWebhookURL, "VENDORHUB_ALERT_WEBHOOK_URL")
-	e.str(&c.AlertWebhookSecret, "VENDORHUB_ALERT_WEBHOOK_SECRET")
-	e.str(&c.OperatorToken, "VENDORHUB_OPERATOR_TOKEN")
-	e.str(&c.Dashboard, "VENDORHUB_DASHBOARD")
-	e.str(&c.DevRPC, "VENDORHUB_DEV_RPC")
-	e.str(&c.SupabaseJS, "VENDORHUB_SUPABASE_JS")
+// validate reports every out-of-range field of a defaulted HealthConfig.
+func (c HealthConfig) validate(dev bool) error {
+	var errs []error
+	if c.SlotWarnPercent < 1 || c.SlotWarnPercent >= 100 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_SLOT_WARN_PERCENT=%d: want 1 to 99", c.SlotWarnPercent))
+	}
+	if c.BreakerFailures < 1 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_BREAKER_FAILURES=%d: need at least 1", c.BreakerFailures))
+	}
+	if _, err := onOff(c.Dashboard, "VENDORHUB_DASHBOARD", true); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := onOff(c.DevRPC, "VENDORHUB_DEV_RPC", dev); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.breakerConfig().WithDefaults().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // onOff resolves an "on"/"off"/"" switch; "" gives def.
@@ -104,142 +115,138 @@ func onOff(v, name string, def bool) (bool, error) {
 	return false, fmt.Errorf("%s=%q: want on or off", name, v)
 }
 
-func (c HealthConfig) breakers() health.BreakerConfig {
-	return health.BreakerConfig{ConsecutiveFailures: uint32(max(c.BreakerFailures, 0)),
+// breakerConfig is the configuration of the process's circuit breakers.
+func (c HealthConfig) breakerConfig() breaker.Config {
+	return breaker.Config{ConsecutiveFailures: uint32(max(c.BreakerFailures, 0)),
 		OpenTimeout: c.BreakerOpenTimeout, Interval: c.BreakerInterval}
 }
 
-type breakersOnce struct {
-	once sync.Once
-	b    *health.Breakers
-	err  error
+// healthStage is what the health stage hands the hand-off.
+type healthStage struct {
+	latency handoff.Broadcaster // realtime latency, for the monitor
 }
 
-var breakerSets sync.Map // *Sidecar → *breakersOnce
-
-// Breakers returns the process's circuit breakers, built once: wrap every provider with
-// Breakers().Sender(sender) (notification channels) or call it through
-// Breakers().Do(health.ConnectionBreaker(id), fn) (connections). The health stage records
-// their state changes and shows them on the dashboard.
-func (s *Sidecar) Breakers() (*health.Breakers, error) {
-	v, _ := breakerSets.LoadOrStore(s, &breakersOnce{})
-	bo := v.(*breakersOnce)
-	bo.once.Do(func() {
-		bo.b, bo.err = health.NewBreakers(s.Config.Health.breakers(), nil)
-		if bo.err == nil {
-			s.OnClose(func() { breakerSets.Delete(s) })
-		}
-	})
-	return bo.b, bo.err
+// newHealth builds the health stage from its parts: the breaker recorder (and alerts), the
+// monitor, the readiness components, the dev RPC endpoint and the dashboard.
+func (s *Sidecar) newHealth(workers *river.Workers, breakers *breaker.Breakers, keyring *secret.Keyring) (healthStage, error) {
+	if err := s.recordBreakers(workers, breakers); err != nil {
+		return healthStage{}, err
+	}
+	mon, latency, err := s.newMonitor()
+	if err != nil {
+		return healthStage{}, err
+	}
+	s.addReadiness()
+	if err := s.newDevRPC(); err != nil {
+		return healthStage{}, err
+	}
+	if err := s.newDashboard(mon, breakers, keyring); err != nil {
+		return healthStage{}, err
+	}
+	return healthStage{latency: latency}, nil
 }
 
-func wireHealth(_ context.Context, s *Sidecar) error {
-	hc := s.Config.Health
-	if hc.SlotWarnPercent < 0 || hc.SlotWarnPercent >= 100 {
-		return fmt.Errorf("VENDORHUB_SLOT_WARN_PERCENT=%d: want 1 to 99", hc.SlotWarnPercent)
-	}
-	dashOn, err := onOff(hc.Dashboard, "VENDORHUB_DASHBOARD", true)
-	if err != nil {
-		return err
-	}
-	rpcOn, err := onOff(hc.DevRPC, "VENDORHUB_DEV_RPC", s.Config.Dev)
-	if err != nil {
-		return err
-	}
-	breakers, err := s.Breakers()
-	if err != nil {
-		return err
-	}
-
-	// Breaker transitions: recorded durably, alerted.
+// recordBreakers makes every breaker transition durable (health.Recorder) and, with
+// VENDORHUB_ALERT_WEBHOOK_URL, alerted through a River job.
+func (s *Sidecar) recordBreakers(workers *river.Workers, breakers *breaker.Breakers) error {
+	hc := s.cfg.Health
 	alert := hc.AlertWebhookURL != ""
 	if alert {
-		allowPrivate, err := s.allowPrivateNetworks()
-		if err != nil {
-			return err
-		}
+		allowPrivate, _ := s.allowPrivateNetworks() // validated by Config.Validate
 		w, err := health.NewAlertWorker(health.AlertConfig{URL: hc.AlertWebhookURL, Secret: hc.AlertWebhookSecret,
 			AllowPrivateNetworks: allowPrivate})
 		if err != nil {
 			return fmt.Errorf("VENDORHUB_ALERT_WEBHOOK_URL: %w", err)
 		}
-		river.AddWorker(s.Workers, w)
-		if _, ok := s.Queues[river.QueueDefault]; !ok {
-			s.AddQueue(river.QueueDefault, s.Config.RiverWorkers)
-		}
+		river.AddWorker(workers, w)
 	}
-	rec, err := health.NewRecorder(s.Pool, health.RecorderConfig{Instance: s.Config.InstanceID, AlertWebhook: alert,
-		River: s.River, Logger: s.Logger})
+	rec, err := health.NewRecorder(s.pool, health.RecorderConfig{Instance: s.cfg.InstanceID, AlertWebhook: alert,
+		Jobs: s.river, Logger: s.log})
 	if err != nil {
 		return err
 	}
 	breakers.OnChange(rec.Notify)
-	s.Go("health-recorder", rec.Run)
+	s.goRun("health-recorder", rec.Run)
+	return nil
+}
 
-	// Monitor and realtime latency.
+// newMonitor starts the health monitor (slot lag and state, River queues) and returns it
+// with the realtime latency broadcaster it reads.
+func (s *Sidecar) newMonitor() (*health.Monitor, *health.Latency, error) {
+	hc := s.cfg.Health
 	latency := health.NewLatency()
-	s.Broadcasters = append(s.Broadcasters, latency)
-	warn := 0.0
-	if hc.SlotWarnPercent > 0 {
-		warn = float64(hc.SlotWarnPercent) / 100
-	}
-	mon, err := health.NewMonitor(s.Pool, health.MonitorConfig{Slot: s.Config.Slot, Instance: s.Config.InstanceID,
-		PollInterval: hc.PollInterval, SampleInterval: hc.SampleInterval, Retention: hc.Retention, WarnFraction: warn,
-		Latency: latency, Logger: s.Logger})
+	mon, err := health.NewMonitor(s.pool, health.MonitorConfig{Slot: s.cfg.Replication.Slot, Instance: s.cfg.InstanceID,
+		PollInterval: hc.PollInterval, SampleInterval: hc.SampleInterval, Retention: hc.Retention,
+		WarnFraction: float64(hc.SlotWarnPercent) / 100, Latency: latency, Logger: s.log})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	s.Go("health-monitor", mon.Run)
+	s.goRun("health-monitor", mon.Run)
+	return mon, latency, nil
+}
 
-	// Readiness: database and workers (replication is the stream's own component).
-	s.AddComponent("database", func(ctx context.Context) (string, error) {
-		if err := s.Pool.Ping(ctx); err != nil {
+// addReadiness adds the database and River workers to /readyz (replication is the stream's
+// own component).
+func (s *Sidecar) addReadiness() {
+	s.addComponent("database", func(ctx context.Context) (string, error) {
+		if err := s.pool.Ping(ctx); err != nil {
 			return "unreachable", err
 		}
 		return "reachable", nil
 	})
 	var workersUp atomic.Bool
-	s.AddComponent("workers", func(context.Context) (string, error) {
-		if len(s.Queues) == 0 {
+	s.addComponent("workers", func(context.Context) (string, error) {
+		if !s.works {
 			return "none", nil
 		}
 		if !workersUp.Load() {
 			return "starting", errors.New("River workers not started")
 		}
 		select {
-		case <-s.River().Stopped():
+		case <-s.river.Stopped():
 			return "stopped", errors.New("River workers stopped")
 		default:
 			return "running", nil
 		}
 	})
-	s.Go("health-workers", func(ctx context.Context) error {
+	s.goRun("health-workers", func(ctx context.Context) error {
 		// Services start after River: the workers run from here on.
 		workersUp.Store(true)
 		<-ctx.Done()
 		workersUp.Store(false)
 		return nil
 	})
+}
 
-	// The dev RPC endpoint (PostgREST's contract) for supabase-js rpc().
-	v, verr := s.Config.Verifier()
-	if rpcOn {
-		if verr != nil {
-			return fmt.Errorf("dev RPC endpoint: %w", verr)
-		}
-		h, err := postgrest.New(s.Pool, postgrest.Config{Verifier: v, Logger: s.Logger})
-		if err != nil {
-			return err
-		}
-		s.Mux.Handle(postgrest.Pattern, h)
-	}
-
-	if !dashOn {
-		s.Logger.Info("health: dashboard off (VENDORHUB_DASHBOARD=off)", "dev_rpc", rpcOn)
+// newDevRPC serves the dev RPC endpoint (PostgREST's contract, for supabase-js rpc()) when
+// VENDORHUB_DEV_RPC is on.
+func (s *Sidecar) newDevRPC() error {
+	if on, _ := onOff(s.cfg.Health.DevRPC, "VENDORHUB_DEV_RPC", s.cfg.Dev); !on { // validated by Config.Validate
 		return nil
 	}
-	dcfg := dashboard.Config{Dev: s.Config.Dev, OperatorToken: hc.OperatorToken, Monitor: mon, Breakers: breakers,
-		JWTSecret: s.Config.JWTSecret, Instance: s.Config.InstanceID, Logger: s.Logger, PublicURL: s.Config.Webhooks.PublicURL,
+	v, err := s.cfg.Verifier()
+	if err != nil {
+		return fmt.Errorf("dev RPC endpoint: %w", err)
+	}
+	h, err := postgrest.New(s.pool, postgrest.Config{Verifier: v, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.mux.Handle(postgrest.Pattern, h)
+	return nil
+}
+
+// newDashboard serves the operator dashboard at / and River's UI at /riverui/ when
+// VENDORHUB_DASHBOARD is on; keyring may be nil (integration secrets then hidden).
+func (s *Sidecar) newDashboard(mon *health.Monitor, breakers *breaker.Breakers, keyring *secret.Keyring) error {
+	hc := s.cfg.Health
+	if on, _ := onOff(hc.Dashboard, "VENDORHUB_DASHBOARD", true); !on { // validated by Config.Validate
+		s.log.Info("health: dashboard off (VENDORHUB_DASHBOARD=off)")
+		return nil
+	}
+	dcfg := dashboard.Config{Dev: s.cfg.Dev, OperatorToken: hc.OperatorToken, Monitor: mon, Breakers: breakers,
+		JWTSecret: s.cfg.JWTSecret, Instance: s.cfg.InstanceID, Logger: s.log, Keyring: keyring,
+		PublicURL:  s.cfg.Webhooks.PublicURL,
 		IngressURL: func() string { return "http://" + s.Addr() },
 		Ready: func(ctx context.Context) (bool, json.RawMessage) {
 			rec := httptest.NewRecorder()
@@ -247,62 +254,60 @@ func wireHealth(_ context.Context, s *Sidecar) error {
 			s.serveReady(rec, req)
 			return rec.Code == http.StatusOK, rec.Body.Bytes()
 		}}
+	v, verr := s.cfg.Verifier()
 	if verr == nil {
 		dcfg.Verifier = v
 	}
-	if k, err := s.Keyring(); err == nil {
-		dcfg.Keyring = k
-	}
-	if s.Config.Dev {
+	if s.cfg.Dev {
 		dcfg.SupabaseJS = findSupabaseJS(hc.SupabaseJS)
 	}
-	dash, err := dashboard.New(s.Pool, dcfg)
+	dash, err := dashboard.New(s.pool, dcfg)
 	if err != nil {
 		return err
 	}
-	dash.Register(s.Mux)
-	s.Go("dashboard-sessions", dash.RunSessionPruner)
-	s.Go("riverui", func(ctx context.Context) error {
-		h, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(s.River(), nil),
-			Logger: s.Logger, Prefix: "/riverui"})
-		if err != nil {
+	dash.Register(s.mux)
+	s.goRun("dashboard-sessions", dash.RunSessionPruner)
+	ui, err := riverui.NewHandler(&riverui.HandlerOpts{Endpoints: riverui.NewEndpoints(s.river, nil),
+		Logger: s.log, Prefix: "/riverui"})
+	if err != nil {
+		return fmt.Errorf("river UI: %w", err)
+	}
+	dash.SetRiverUI(ui)
+	s.goRun("riverui", func(ctx context.Context) error {
+		if err := ui.Start(ctx); err != nil {
 			return fmt.Errorf("river UI: %w", err)
 		}
-		if err := h.Start(ctx); err != nil {
-			return fmt.Errorf("river UI: %w", err)
-		}
-		dash.SetRiverUI(h)
 		<-ctx.Done()
 		return nil
 	})
-	if s.Config.Dev && dcfg.Keyring != nil {
+	if s.cfg.Dev && keyring != nil {
 		// Dev: every Zapier connection gets a webhook secret, so test webhooks verify at once.
-		s.Go("dev-webhook-secrets", func(ctx context.Context) error {
-			n, err := dashboard.ProvisionDevSecrets(ctx, s.Pool, dcfg.Keyring)
+		s.goRun("dev-webhook-secrets", func(ctx context.Context) error {
+			n, err := dashboard.ProvisionDevSecrets(ctx, s.pool, keyring)
 			if err != nil {
-				s.Logger.Warn("dev: could not provision webhook secrets", "err", err)
+				s.log.Warn("dev: could not provision webhook secrets", "err", err)
 			} else if n > 0 {
-				s.Logger.Info("dev: generated webhook secrets for Zapier connections", "connections", n)
+				s.log.Info("dev: generated webhook secrets for Zapier connections", "connections", n)
 			}
 			<-ctx.Done()
 			return nil
 		})
 	}
-	if !s.Config.Dev && hc.OperatorToken == "" && verr != nil {
-		s.Logger.Warn("dashboard: no operator login configured (VENDORHUB_OPERATOR_TOKEN or SUPABASE_JWT_SECRET): it answers 503")
+	if !s.cfg.Dev && hc.OperatorToken == "" && verr != nil {
+		s.log.Warn("dashboard: no operator login configured (VENDORHUB_OPERATOR_TOKEN or SUPABASE_JWT_SECRET): it answers 503")
 	}
-	s.Logger.Info("health: dashboard on /, River UI on /riverui/", "dev_rpc", rpcOn, "demo_pages", s.Config.Dev,
-		"alert_webhook", alert)
+	s.log.Info("health: dashboard on /, River UI on /riverui/", "demo_pages", s.cfg.Dev,
+		"alert_webhook", hc.AlertWebhookURL != "")
 	return nil
 }
 
 // PrintDashboardQuickStart writes, for `vendorhub dev`, where the dashboard and the demo pages
 // are. It writes nothing when the dashboard is off.
 func (s *Sidecar) PrintDashboardQuickStart(out io.Writer) {
-	if on, err := onOff(s.Config.Health.Dashboard, "VENDORHUB_DASHBOARD", true); err != nil || !on {
+	if on, err := onOff(s.cfg.Health.Dashboard, "VENDORHUB_DASHBOARD", true); err != nil || !on {
 		return
 	}
-	url := "http://" + s.Config.HTTPAddr
+	url := "http://" + s.cfg.HTTPAddr
 	fmt.Fprintf(out, "\nDashboard %s/ (River jobs: %s/riverui/, integrations: %s/admin/integrations)\n", url, url, url)
 	fmt.Fprintf(out, "  demo pages %s/demo/ e.g. %s/demo/vendor-connections?as=lena and %s/demo/settings/notifications?as=sam\n",
 		url, url, url)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/replication"
 	"github.com/wedsync/vendorhub/sidecar"
 )
 
@@ -74,9 +75,10 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	t.Parallel()
 	cluster := pgtest.NewCluster(t)
 	db := pgtest.NewDBOn(t, cluster, false)
-	r := runSidecar(t, sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Slot: "sc_ready",
-		Stages: []string{"health"}, StatusInterval: time.Second, ReceiveTimeout: 3 * time.Second,
-		ReconnectMax: 500 * time.Millisecond, Health: sidecar.HealthConfig{Dashboard: "off"}})
+	r := runSidecar(t, sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0",
+		Stages: []string{"health"}, Health: sidecar.HealthConfig{Dashboard: "off"},
+		Replication: replication.Config{Slot: "sc_ready", StatusInterval: time.Second, ReceiveTimeout: 3 * time.Second,
+			ReconnectMax: 500 * time.Millisecond}})
 
 	var body readyBody
 	var code int
@@ -126,9 +128,9 @@ func gauge(t *testing.T, name string) float64 {
 func TestLagGrowsWhileTheSidecarIsStoppedAndFallsToZeroAfterCatchUp(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Slot: "sc_lag", Stages: []string{sidecar.StagesNone},
-		StatusInterval: time.Second, ReceiveTimeout: 3 * time.Second, HeartbeatInterval: time.Second}
-	mon, err := health.NewMonitor(db.Pool, health.MonitorConfig{Slot: cfg.Slot, Instance: "lag-test", SampleInterval: -1,
+	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Stages: []string{sidecar.StagesNone},
+		Replication: replication.Config{Slot: "sc_lag", StatusInterval: time.Second, ReceiveTimeout: 3 * time.Second, HeartbeatInterval: time.Second}}
+	mon, err := health.NewMonitor(db.Pool, health.MonitorConfig{Slot: cfg.Replication.Slot, Instance: "lag-test", SampleInterval: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	poll := func() health.Sample {

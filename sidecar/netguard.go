@@ -5,5 +5,5 @@ package sidecar
 // and Light Blue feeds, the Light Blue API, the alert webhook): "" is on with `dev` and off
 // with `run`.
 func (s *Sidecar) allowPrivateNetworks() (bool, error) {
-	return s.Config.Webhooks.allowPrivate(s.Config.Dev)
+	return s.cfg.Webhooks.allowPrivate(s.cfg.Dev)
 }

@@ -1,20 +1,19 @@
 package sidecar
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/channel"
 	"github.com/wedsync/vendorhub/internal/deliver"
+	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/notify"
 )
-
-func init() { RegisterStage("notify", wireNotify) }
 
 // Defaults of NotifyConfig.
 const (
@@ -52,42 +51,35 @@ type NotifyConfig struct {
 	// Defaults to "".
 	TwilioBaseURL string
 	// Window is the anti-spam window per recipient and conversation.
-	// VENDORHUB_NOTIFY_WINDOW. Defaults to 2m.
+	// VENDORHUB_NOTIFY_WINDOW. Defaults to notify.WindowDefault.
 	Window time.Duration
 	// Inactivity sends a digest after this much quiet. VENDORHUB_NOTIFY_INACTIVITY.
-	// Defaults to 1m.
+	// Defaults to notify.InactivityDefault.
 	Inactivity time.Duration
 	// MaxWait sends a digest at the latest this long after its first held message.
-	// VENDORHUB_NOTIFY_MAX_WAIT. Defaults to 10m.
+	// VENDORHUB_NOTIFY_MAX_WAIT. Defaults to notify.MaxWaitDefault.
 	MaxWait time.Duration
 	// Workers is the number of concurrent notification jobs of this process.
-	// VENDORHUB_NOTIFY_WORKERS. Defaults to 20.
+	// VENDORHUB_NOTIFY_WORKERS. Defaults to NotifyWorkersDefault.
 	Workers int
 	// MaxAttempts bounds the attempts of one delivery (5xx, timeouts).
-	// VENDORHUB_NOTIFY_MAX_ATTEMPTS. Defaults to 8.
+	// VENDORHUB_NOTIFY_MAX_ATTEMPTS. Defaults to deliver.MaxAttemptsDefault.
 	MaxAttempts int
 	// RetryBase is the first retry delay, doubled per attempt with jitter.
-	// VENDORHUB_NOTIFY_RETRY_BASE. Defaults to 2s.
+	// VENDORHUB_NOTIFY_RETRY_BASE. Defaults to deliver.RetryBaseDefault.
 	RetryBase time.Duration
 }
 
-func (c *NotifyConfig) fromEnv(e *env) {
-	e.str(&c.FCMProjectID, "FCM_PROJECT_ID")
-	e.str(&c.FCMCredentialsFile, "FCM_CREDENTIALS_FILE")
-	e.str(&c.FCMEndpoint, "VENDORHUB_FCM_ENDPOINT")
-	e.str(&c.ResendAPIKey, "RESEND_API_KEY")
-	e.str(&c.ResendFrom, "RESEND_FROM")
-	e.str(&c.ResendBaseURL, "VENDORHUB_RESEND_BASE_URL")
-	e.str(&c.TwilioAccountSID, "TWILIO_ACCOUNT_SID")
-	e.str(&c.TwilioAuthToken, "TWILIO_AUTH_TOKEN")
-	e.str(&c.TwilioFrom, "TWILIO_FROM")
-	e.str(&c.TwilioBaseURL, "VENDORHUB_TWILIO_BASE_URL")
-	e.dur(&c.Window, "VENDORHUB_NOTIFY_WINDOW")
-	e.dur(&c.Inactivity, "VENDORHUB_NOTIFY_INACTIVITY")
-	e.dur(&c.MaxWait, "VENDORHUB_NOTIFY_MAX_WAIT")
-	e.int(&c.Workers, "VENDORHUB_NOTIFY_WORKERS")
-	e.int(&c.MaxAttempts, "VENDORHUB_NOTIFY_MAX_ATTEMPTS")
-	e.dur(&c.RetryBase, "VENDORHUB_NOTIFY_RETRY_BASE")
+// validate reports every out-of-range field of a defaulted NotifyConfig.
+func (c NotifyConfig) validate() error {
+	var errs []error
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_NOTIFY_WORKERS=%d: need at least 1", c.Workers))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_NOTIFY_MAX_ATTEMPTS=%d: need at least 1", c.MaxAttempts))
+	}
+	return errors.Join(errs...)
 }
 
 // senders builds one sender per channel: the provider when its credentials are set, the dev
@@ -102,7 +94,7 @@ func (c NotifyConfig) senders(ctx context.Context, mailbox channel.Sender, statu
 		out[channel.Push] = s
 	}
 	if c.ResendAPIKey != "" {
-		s, err := channel.NewResend(channel.ResendConfig{APIKey: c.ResendAPIKey, From: cmp.Or(c.ResendFrom, ResendFromDefault), BaseURL: c.ResendBaseURL})
+		s, err := channel.NewResend(channel.ResendConfig{APIKey: c.ResendAPIKey, From: c.ResendFrom, BaseURL: c.ResendBaseURL})
 		if err != nil {
 			return nil, fmt.Errorf("RESEND_API_KEY: %w", err)
 		}
@@ -119,56 +111,50 @@ func (c NotifyConfig) senders(ctx context.Context, mailbox channel.Sender, statu
 	return out, nil
 }
 
-// notifyInserter defers to the sidecar's River client, which exists only after wiring.
-type notifyInserter struct{ s *Sidecar }
-
-func (n notifyInserter) InsertManyFastTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) (int, error) {
-	return n.s.River().InsertManyFastTx(ctx, tx, params)
+// notifyStage is what the notify stage hands the hand-off.
+type notifyStage struct {
+	planner handoff.Sink // notification plans and delivery jobs
+	status  handoff.Sink // provider delivery callbacks → status jobs
 }
 
-func wireNotify(ctx context.Context, s *Sidecar) error {
-	nc := s.Config.Notify
+// newNotify builds the notify stage: one sender per channel (the provider behind its
+// circuit breaker, or the dev mailbox), the delivery, digest and status workers, the planner.
+func (s *Sidecar) newNotify(ctx context.Context, workers *river.Workers, breakers *breaker.Breakers) (notifyStage, error) {
+	nc := s.cfg.Notify
 	statusCallback := ""
-	if pub := s.Config.Webhooks.PublicURL; pub != "" && nc.TwilioAuthToken != "" {
+	if pub := s.cfg.Webhooks.PublicURL; pub != "" && nc.TwilioAuthToken != "" {
 		statusCallback = pub + "/webhooks/twilio/default"
 	}
-	senders, err := nc.senders(ctx, channel.NewMailbox(s.Pool), statusCallback)
+	senders, err := nc.senders(ctx, channel.NewMailbox(s.pool), statusCallback)
 	if err != nil {
-		return err
+		return notifyStage{}, err
 	}
-	breakers, err := s.Breakers() // sidecar/health.go: an open circuit makes the worker fall back
-	if err != nil {
-		return err
-	}
+	providers := map[channel.Kind]string{}
 	for k, snd := range senders {
-		senders[k] = breakers.Sender(snd)
-	}
-	for k, snd := range senders {
-		if snd.Provider() == channel.MailboxProvider && !s.Config.Dev {
-			s.Logger.Warn("notify: no provider credentials, captured in vendorhub.dev_mailbox instead of sent", "channel", k)
+		// An open circuit makes the worker fall back to the recipient's next channel.
+		senders[k] = channel.WithBreaker(breakers, snd)
+		providers[k] = snd.Provider()
+		if snd.Provider() == channel.MailboxProvider && !s.cfg.Dev {
+			s.log.Warn("notify: no provider credentials, captured in vendorhub.dev_mailbox instead of sent", "channel", k)
 		}
 	}
-	pcfg := notify.Config{Window: nc.Window, Inactivity: nc.Inactivity, MaxWait: nc.MaxWait, Logger: s.Logger,
-		Providers: map[channel.Kind]string{}}
-	for k, snd := range senders {
-		pcfg.Providers[k] = snd.Provider()
-	}
-	planner, err := notify.NewPlanner(pcfg, notifyInserter{s})
+	pcfg := notify.Config{Window: nc.Window, Inactivity: nc.Inactivity, MaxWait: nc.MaxWait, Logger: s.log,
+		Providers: providers}
+	planner, err := notify.NewPlanner(pcfg, s.river)
 	if err != nil {
-		return err
+		return notifyStage{}, err
 	}
-	digests, err := notify.NewDigestWorker(s.Pool, pcfg)
+	digests, err := notify.NewDigestWorker(s.pool, pcfg)
 	if err != nil {
-		return err
+		return notifyStage{}, err
 	}
-	worker, err := deliver.NewWorker(s.Pool, deliver.Config{Senders: senders, MaxAttempts: nc.MaxAttempts, RetryBase: nc.RetryBase, Logger: s.Logger})
+	worker, err := deliver.NewWorker(s.pool, deliver.Config{Senders: senders, MaxAttempts: nc.MaxAttempts,
+		RetryBase: nc.RetryBase, Logger: s.log})
 	if err != nil {
-		return err
+		return notifyStage{}, err
 	}
-	river.AddWorker(s.Workers, digests)
-	river.AddWorker(s.Workers, worker)
-	river.AddWorker(s.Workers, deliver.NewStatusWorker(s.Pool, worker))
-	s.AddQueue(notify.Queue, cmp.Or(nc.Workers, NotifyWorkersDefault))
-	s.Sinks = append(s.Sinks, planner, deliver.NewStatusSink(riverInserter{s}))
-	return nil
+	river.AddWorker(workers, digests)
+	river.AddWorker(workers, worker)
+	river.AddWorker(workers, deliver.NewStatusWorker(s.pool, worker))
+	return notifyStage{planner: planner, status: deliver.NewStatusSink(s.river)}, nil
 }

@@ -13,6 +13,7 @@ import (
 	nt "github.com/wedsync/vendorhub/internal/notify/notifytest"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/providerfake"
+	"github.com/wedsync/vendorhub/internal/replication"
 	"github.com/wedsync/vendorhub/sidecar"
 )
 
@@ -26,9 +27,10 @@ func TestNotifyStage(t *testing.T) {
 	fcm, resend := providerfake.NewFCM(), providerfake.NewResend("re_stage")
 	t.Cleanup(fcm.Close)
 	t.Cleanup(resend.Close)
-	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Slot: "sc_notify_" + db.Name[len(db.Name)-8:],
-		Stages: []string{"notify"}, StatusInterval: time.Second, ReceiveTimeout: 5 * time.Second, HeartbeatInterval: time.Second,
-		Notify: sidecar.NotifyConfig{FCMProjectID: "vendorhub-stage", FCMEndpoint: fcm.URL(), ResendAPIKey: "re_stage", ResendBaseURL: resend.URL()}}
+	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0",
+		Stages:      []string{"notify"},
+		Notify:      sidecar.NotifyConfig{FCMProjectID: "vendorhub-stage", FCMEndpoint: fcm.URL(), ResendAPIKey: "re_stage", ResendBaseURL: resend.URL()},
+		Replication: replication.Config{Slot: "sc_notify_" + db.Name[len(db.Name)-8:], StatusInterval: time.Second, ReceiveTimeout: 5 * time.Second, HeartbeatInterval: time.Second}}
 	s, err := sidecar.New(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	require.NoError(t, err)
 	rctx, cancel := context.WithCancel(ctx)

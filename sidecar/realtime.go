@@ -11,12 +11,11 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/realtime"
 	"github.com/wedsync/vendorhub/internal/realtime/gateway"
 	"github.com/wedsync/vendorhub/internal/realtime/store"
 )
-
-func init() { RegisterStage("realtime", wireRealtime) }
 
 // Values of RealtimeConfig.Target.
 const (
@@ -46,24 +45,24 @@ type RealtimeConfig struct {
 	// Target is where the sidecar publishes its broadcasts: "gateway" (in-process), "supabase"
 	// (REST batch broadcast to SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY), "off", or "auto":
 	// the gateway when it is on, else Supabase when SUPABASE_URL is set, else off.
-	// VENDORHUB_REALTIME_TARGET. Defaults to "auto".
+	// VENDORHUB_REALTIME_TARGET. Defaults to RealtimeTargetAuto.
 	Target string
 	// MaxConnsPerIP caps the gateway's concurrent sockets per client address.
-	// VENDORHUB_GATEWAY_MAX_CONNS_PER_IP. Defaults to 500.
+	// VENDORHUB_GATEWAY_MAX_CONNS_PER_IP. Defaults to gateway.MaxConnsPerIPDefault.
 	MaxConnsPerIP int
 	// MaxChannelsPerConn caps the channels joined per socket.
-	// VENDORHUB_GATEWAY_MAX_CHANNELS. Defaults to 100.
+	// VENDORHUB_GATEWAY_MAX_CHANNELS. Defaults to gateway.MaxChannelsPerConnDefault.
 	MaxChannelsPerConn int
 	// SendQueue bounds the frames waiting for one slow socket before it is disconnected.
-	// VENDORHUB_GATEWAY_SEND_QUEUE. Defaults to 1024.
+	// VENDORHUB_GATEWAY_SEND_QUEUE. Defaults to gateway.SendQueueDefault.
 	SendQueue int
 	// MaxPayloadBytes is the largest broadcast payload, for the publisher (a larger one is
 	// replaced by a refetch message) and the gateway (a larger one is refused). Supabase
 	// allows 256 KB on Free, 3,000 KB on Pro. VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES.
-	// Defaults to 262144.
+	// Defaults to realtime.MaxPayloadBytesDefault.
 	MaxPayloadBytes int
 	// QueueSize bounds the broadcasts waiting to be published; beyond it they are dropped and
-	// counted. VENDORHUB_REALTIME_QUEUE_SIZE. Defaults to 10000.
+	// counted. VENDORHUB_REALTIME_QUEUE_SIZE. Defaults to realtime.QueueSizeDefault.
 	QueueSize int
 	// Store keeps every routed broadcast in realtime.messages, written in the hand-off
 	// transaction, so that clients replay what they missed (config.broadcast.replay) and, on
@@ -76,38 +75,37 @@ type RealtimeConfig struct {
 	JWKS string
 }
 
-func (c *RealtimeConfig) fromEnv(e *env) {
-	e.str(&c.Gateway, "VENDORHUB_GATEWAY")
-	e.str(&c.Target, "VENDORHUB_REALTIME_TARGET")
-	e.int(&c.MaxConnsPerIP, "VENDORHUB_GATEWAY_MAX_CONNS_PER_IP")
-	e.int(&c.MaxChannelsPerConn, "VENDORHUB_GATEWAY_MAX_CHANNELS")
-	e.int(&c.SendQueue, "VENDORHUB_GATEWAY_SEND_QUEUE")
-	e.int(&c.MaxPayloadBytes, "VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES")
-	e.int(&c.QueueSize, "VENDORHUB_REALTIME_QUEUE_SIZE")
-	e.str(&c.JWKS, "SUPABASE_JWKS")
-	e.str(&c.Store, "VENDORHUB_REALTIME_STORE")
-}
-
-// validate names the variable of the first out-of-range number (zero means the default).
-func (c RealtimeConfig) validate() error {
+// validate reports every out-of-range field of a defaulted RealtimeConfig, naming its
+// variable; dev and supabaseURL resolve Gateway and Target.
+func (c RealtimeConfig) validate(dev bool, supabaseURL string) error {
+	var errs []error
 	for _, f := range []struct {
 		v    int
-		min  int
 		name string
 	}{
-		{c.MaxConnsPerIP, 0, "VENDORHUB_GATEWAY_MAX_CONNS_PER_IP"},
-		{c.MaxChannelsPerConn, 0, "VENDORHUB_GATEWAY_MAX_CHANNELS"},
-		{c.SendQueue, 0, "VENDORHUB_GATEWAY_SEND_QUEUE"},
-		{c.QueueSize, 0, "VENDORHUB_REALTIME_QUEUE_SIZE"},
+		{c.MaxConnsPerIP, "VENDORHUB_GATEWAY_MAX_CONNS_PER_IP"},
+		{c.MaxChannelsPerConn, "VENDORHUB_GATEWAY_MAX_CHANNELS"},
+		{c.SendQueue, "VENDORHUB_GATEWAY_SEND_QUEUE"},
+		{c.QueueSize, "VENDORHUB_REALTIME_QUEUE_SIZE"},
 	} {
-		if f.v < f.min {
-			return fmt.Errorf("%s=%d: want a positive number", f.name, f.v)
+		if f.v < 1 {
+			errs = append(errs, fmt.Errorf("%s=%d: want a positive number", f.name, f.v))
 		}
 	}
-	if c.MaxPayloadBytes != 0 && c.MaxPayloadBytes < 1024 {
-		return fmt.Errorf("VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES=%d: want at least 1024", c.MaxPayloadBytes)
+	if c.MaxPayloadBytes < 1024 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_REALTIME_MAX_PAYLOAD_BYTES=%d: want at least 1024", c.MaxPayloadBytes))
 	}
-	return nil
+	if _, err := c.storeOn(); err != nil {
+		errs = append(errs, err)
+	}
+	gwOn, err := c.gatewayOn(dev)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	if _, err := c.target(gwOn, supabaseURL); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // storeOn resolves Store.
@@ -178,56 +176,40 @@ func (cfg Config) Verifier() (*auth.Verifier, error) {
 	return v, nil
 }
 
-func wireRealtime(_ context.Context, s *Sidecar) error {
-	rc := s.Config.Realtime
-	if err := rc.validate(); err != nil {
-		return err
-	}
-	gwOn, err := rc.gatewayOn(s.Config.Dev)
-	if err != nil {
-		return err
-	}
-	target, err := rc.target(gwOn, s.Config.SupabaseURL)
-	if err != nil {
-		return err
-	}
-	storeOn, err := rc.storeOn()
-	if err != nil {
-		return err
-	}
-	maxPayload := cmp.Or(rc.MaxPayloadBytes, realtime.MaxPayloadBytesDefault)
+// realtimeStage is what the realtime stage hands the hand-off.
+type realtimeStage struct {
+	store     handoff.Sink        // nil unless VENDORHUB_REALTIME_STORE is on
+	gateway   handoff.Broadcaster // nil without the embedded gateway
+	publisher handoff.Broadcaster // nil when not publishing
+}
+
+// newRealtime builds the realtime stage: the store of broadcasts (realtime.messages) and its
+// pruning, the embedded gateway (when on) on the mux, and the publisher of routed events to
+// it or to Supabase Realtime (none when Supabase Realtime delivers the stored broadcasts).
+func (s *Sidecar) newRealtime() (realtimeStage, error) {
+	rc := s.cfg.Realtime
+	gwOn, _ := rc.gatewayOn(s.cfg.Dev)              // validated by Config.Validate
+	target, _ := rc.target(gwOn, s.cfg.SupabaseURL) // validated by Config.Validate
+	storeOn, _ := rc.storeOn()                      // validated by Config.Validate
+	var st realtimeStage
 	if storeOn {
-		s.Sinks = append(s.Sinks, &store.Sink{MaxPayloadBytes: maxPayload})
-		// Supabase Realtime prunes realtime.messages itself; the embedded gateway's does not.
-		pruneMessages := gwOn
-		s.Go("realtime-prune", func(ctx context.Context) error {
-			t := time.NewTicker(RealtimePruneInterval)
-			defer t.Stop()
-			for {
-				if n, err := store.Prune(ctx, s.Pool, store.RetentionDefault, pruneMessages); err != nil && ctx.Err() == nil {
-					s.Logger.Warn("realtime: pruning stored broadcasts failed", "err", err)
-				} else if n > 0 {
-					s.Logger.Info("realtime: pruned stored broadcasts", "deleted", n)
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
-			}
-		})
+		st.store = &store.Sink{MaxPayloadBytes: rc.MaxPayloadBytes}
+		s.goRun("realtime-prune", s.pruneRealtime(gwOn))
 	}
 	var gw *gateway.Gateway
 	if gwOn {
-		v, err := s.Config.Verifier()
+		v, err := s.cfg.Verifier()
 		if err != nil {
-			return fmt.Errorf("realtime gateway: %w", err)
+			return realtimeStage{}, fmt.Errorf("realtime gateway: %w", err)
 		}
-		auditLog := audit.NewBuffer(s.Pool, audit.BufferConfig{Logger: s.Logger})
+		auditLog := audit.NewBuffer(s.pool, audit.BufferConfig{Logger: s.log})
+		s.onClose(auditLog.Close)
+		// The gateway answers replays once this process leads replication (the stream is
+		// built after the stages; Run starts this service with it).
 		ready := make(chan struct{})
-		s.Go("realtime-replication-ready", func(ctx context.Context) error {
+		s.goRun("realtime-replication-ready", func(ctx context.Context) error {
 			select {
-			case <-s.Stream().Leading():
+			case <-s.stream.Leading():
 				close(ready)
 			case <-ctx.Done():
 			}
@@ -235,11 +217,11 @@ func wireRealtime(_ context.Context, s *Sidecar) error {
 		})
 		var stored gateway.Store
 		if storeOn {
-			stored = &gateway.PGStore{Pool: s.Pool}
+			stored = &gateway.PGStore{Pool: s.pool}
 		}
 		gw, err = gateway.New(gateway.Config{
 			Verifier:           v,
-			Authorizer:         &gateway.PGAuthorizer{Pool: s.Pool},
+			Authorizer:         &gateway.PGAuthorizer{Pool: s.pool},
 			Store:              stored,
 			ReplicationReady:   ready,
 			Audit:              auditLog,
@@ -248,50 +230,71 @@ func wireRealtime(_ context.Context, s *Sidecar) error {
 			SendQueue:          rc.SendQueue,
 			MaxPayloadBytes:    rc.MaxPayloadBytes,
 			MaxFrameBytes:      max(gateway.MaxFrameBytesDefault, rc.MaxPayloadBytes+64<<10),
-			Logger:             s.Logger,
+			Logger:             s.log,
 		})
 		if err != nil {
-			return fmt.Errorf("realtime gateway: %w", err)
+			return realtimeStage{}, fmt.Errorf("realtime gateway: %w", err)
 		}
-		gw.Register(s.Mux)
-		// Membership changes re-check the gateway's channels. Registered before the
-		// publisher, so a channel is suspended before any later event is broadcast to it.
-		s.Broadcasters = append(s.Broadcasters, gw)
+		gw.Register(s.mux)
+		// Membership changes re-check the gateway's channels (New registers it before the
+		// publisher).
+		st.gateway = gw
 		// Sockets are hijacked: the HTTP server's shutdown does not end them, this does.
-		s.Go("realtime-gateway", func(ctx context.Context) error {
+		s.goRun("realtime-gateway", func(ctx context.Context) error {
 			<-ctx.Done()
 			gw.Close()
 			return nil
 		})
-		s.OnClose(auditLog.Close)
 	}
 
 	var transport realtime.Transport
 	switch target {
 	case RealtimeTargetOff:
-		s.Logger.Info("realtime: not publishing (set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, or VENDORHUB_GATEWAY=on)")
-		return nil
+		s.log.Info("realtime: not publishing (set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, or VENDORHUB_GATEWAY=on)")
+		return realtimeStage{}, nil
 	case RealtimeTargetGateway:
 		transport = gw
 	case RealtimeTargetSupabase:
 		if storeOn {
-			s.Logger.Info("realtime: broadcasts are stored in realtime.messages; Supabase Realtime delivers and replays them (Broadcast from Database)")
-			return nil
+			s.log.Info("realtime: broadcasts are stored in realtime.messages; Supabase Realtime delivers and replays them (Broadcast from Database)")
+			return st, nil
 		}
-		if s.Config.SupabaseURL == "" || s.Config.ServiceRoleKey == "" {
-			return errors.New("realtime: publishing to Supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+		if s.cfg.SupabaseURL == "" || s.cfg.ServiceRoleKey == "" {
+			return realtimeStage{}, errors.New("realtime: publishing to Supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
 		}
-		transport = &realtime.RESTTransport{URL: s.Config.SupabaseURL, APIKey: s.Config.ServiceRoleKey}
+		transport = &realtime.RESTTransport{URL: s.cfg.SupabaseURL, APIKey: s.cfg.ServiceRoleKey}
 	}
 	pub, err := realtime.New(realtime.Config{Transport: transport, QueueSize: rc.QueueSize,
-		MaxPayloadBytes: rc.MaxPayloadBytes, Logger: s.Logger})
+		MaxPayloadBytes: rc.MaxPayloadBytes, Logger: s.log})
 	if err != nil {
-		return err
+		return realtimeStage{}, err
 	}
-	s.Broadcasters = append(s.Broadcasters, pub)
-	s.Go("realtime-publisher", pub.Run)
-	s.Logger.Info("realtime: publishing", "target", target, "gateway", gwOn)
-	return nil
+	s.goRun("realtime-publisher", pub.Run)
+	s.log.Info("realtime: publishing", "target", target, "gateway", gwOn)
+	st.publisher = pub
+	return st, nil
+}
+
+// pruneRealtime is the service that deletes stored broadcasts older than
+// store.RetentionDefault, every RealtimePruneInterval. Supabase Realtime prunes
+// realtime.messages itself; the embedded gateway does not, so with it (gwOn) those go too.
+func (s *Sidecar) pruneRealtime(gwOn bool) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(RealtimePruneInterval)
+		defer t.Stop()
+		for {
+			if n, err := store.Prune(ctx, s.pool, store.RetentionDefault, gwOn); err != nil && ctx.Err() == nil {
+				s.log.Warn("realtime: pruning stored broadcasts failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("realtime: pruned stored broadcasts", "deleted", n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	}
 }
 
 // devUsers finds, in the seeded dev database, a conversation with a vendor member and a
@@ -323,14 +326,14 @@ from conv, vendor_user, couple_user`
 // embedded gateway and freshly minted JWTs (valid DevTokenTTL) of a seeded vendor member and
 // couple member. It writes nothing when the gateway is off.
 func (s *Sidecar) PrintRealtimeQuickStart(ctx context.Context, out io.Writer) error {
-	if on, err := s.Config.Realtime.gatewayOn(s.Config.Dev); err != nil || !on {
+	if on, err := s.cfg.Realtime.gatewayOn(s.cfg.Dev); err != nil || !on {
 		return err
 	}
-	secret := s.Config.JWTSecret
+	secret := s.cfg.JWTSecret
 	if secret == "" {
 		secret = auth.DevJWTSecret
 	}
-	url := "http://" + s.Config.HTTPAddr
+	url := "http://" + s.cfg.HTTPAddr
 	anon, err := auth.MintAPIKey(secret, auth.RoleAnon)
 	if err != nil {
 		return err
@@ -338,7 +341,7 @@ func (s *Sidecar) PrintRealtimeQuickStart(ctx context.Context, out io.Writer) er
 	fmt.Fprintf(out, "\nRealtime (Supabase-compatible gateway) at %s/realtime/v1\n", url)
 	fmt.Fprintf(out, "  SUPABASE_URL=%s\n  SUPABASE_ANON_KEY=%s\n", url, anon)
 	var conv, wedding, vendor, vendorUser, vendorEmail, coupleUser, coupleEmail string
-	err = s.Pool.QueryRow(ctx, devUsersSQL).Scan(&conv, &wedding, &vendor, &vendorUser, &vendorEmail, &coupleUser, &coupleEmail)
+	err = s.pool.QueryRow(ctx, devUsersSQL).Scan(&conv, &wedding, &vendor, &vendorUser, &vendorEmail, &coupleUser, &coupleEmail)
 	if err != nil {
 		fmt.Fprintf(out, "  (no seeded conversation found: %v)\n", err)
 		return nil

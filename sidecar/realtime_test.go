@@ -30,8 +30,8 @@ func TestRealtimeOutageNeverDelaysTheAcknowledgedLSN(t *testing.T) {
 
 	s, err := sidecar.New(ctx, sidecar.Config{
 		DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", SupabaseURL: fake.URL(), ServiceRoleKey: "service-key",
-		Stages: []string{"realtime"}, Slot: fmt.Sprintf("rt_outage_%d", time.Now().UnixNano()),
-		StatusInterval: time.Second, Realtime: sidecar.RealtimeConfig{QueueSize: 50, Store: "off"}, // the REST publisher
+		Stages: []string{"realtime"}, Realtime: sidecar.RealtimeConfig{QueueSize: 50, Store: "off"}, // the REST publisher
+		Replication: replication.Config{Slot: fmt.Sprintf("rt_outage_%d", time.Now().UnixNano()), StatusInterval: time.Second},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)

@@ -1,13 +1,17 @@
 // Package sidecar is vendorhub's composition root: the only place that names concrete
-// stages, sinks and providers. New builds a sidecar from a Config — one pgx pool, one HTTP
-// server with a mux every stage registers on, one River client with the Workers every stage
-// adds to, the durable Sinks and best-effort Broadcasters of the hand-off, and the
-// replication stream — and Run runs it until its context ends.
+// stages, sinks and providers. New builds a sidecar from a Config in one sequence that reads
+// as the data flow of docs/architecture.md:
 //
-// A stage wires itself from its own file (sidecar/<stage>.go) with RegisterStage in an init
-// function; its wire function adds sinks, broadcasters, workers, queues, HTTP handlers,
-// readiness checks and background services to the *Sidecar. Metrics are registered by each
-// package on prometheus.DefaultRegisterer and served on /metrics.
+//	shared parts   pool, HTTP mux, circuit breakers, credential keyring, River client
+//	stages         realtime → notify → webhooks → crm → health (each on unless Config.Stages
+//	               leaves it out); each constructor adds its River workers, HTTP handlers
+//	               and services, and returns its sinks and broadcasters
+//	hand-off       the sinks, in one slice literal, in the order they run inside the
+//	               hand-off transaction; the broadcasters, run after it commits
+//	replication    the stream that feeds the hand-off
+//
+// Run runs it until its context ends. Metrics are registered by each package on
+// prometheus.DefaultRegisterer and served on /metrics.
 package sidecar
 
 import (
@@ -16,7 +20,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -26,86 +29,35 @@ import (
 	"github.com/riverqueue/river"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
+	"github.com/wedsync/vendorhub/internal/connector"
 	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/jobs"
+	"github.com/wedsync/vendorhub/internal/notify"
 	"github.com/wedsync/vendorhub/internal/preflight"
 	"github.com/wedsync/vendorhub/internal/replication"
 	"github.com/wedsync/vendorhub/internal/route"
+	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
 
-// StagesNone as the only entry of Config.Stages wires no stage: the replication pipeline
-// alone (with the probe sink when HandoffProbe is set).
-const StagesNone = "none"
-
-// WireFunc wires one stage into s. It runs in New, before the River client exists: use
-// s.River() only at run time (e.g. inside Sink.HandOff or a service).
-type WireFunc func(ctx context.Context, s *Sidecar) error
-
-type stage struct {
-	name string
-	wire WireFunc
-}
-
-var (
-	stagesMu sync.Mutex
-	stages   []stage
-)
-
-// RegisterStage registers a stage under name; call it from an init function. Stages are
-// wired in registration order (init order: file name order within package sidecar). It
-// panics on a duplicate name.
-func RegisterStage(name string, wire WireFunc) {
-	stagesMu.Lock()
-	defer stagesMu.Unlock()
-	for _, st := range stages {
-		if st.name == name {
-			panic("sidecar: stage " + name + " registered twice")
-		}
-	}
-	stages = append(stages, stage{name: name, wire: wire})
-}
-
-// StageNames returns the registered stage names, in wiring order.
-func StageNames() []string {
-	stagesMu.Lock()
-	defer stagesMu.Unlock()
-	names := make([]string, len(stages))
-	for i, st := range stages {
-		names[i] = st.name
-	}
-	return names
-}
-
-// Sidecar is one vendorhub process. Stages add to its exported fields while New wires them.
+// Sidecar is one vendorhub process, built by New.
 type Sidecar struct {
-	// Config is the defaulted configuration.
-	Config Config
-	// Logger is the process logger.
-	Logger *slog.Logger
-	// Pool is the regular connection pool on DatabaseURL.
-	Pool *pgxpool.Pool
-	// Mux is the HTTP server's mux: register "/webhooks/…", "/realtime/v1/…", "/" here.
-	Mux *http.ServeMux
-	// Workers is River's shared worker bundle: river.AddWorker(s.Workers, w).
-	Workers *river.Workers
-	// Queues are the River queues this process works; AddQueue adds one.
-	Queues map[string]river.QueueConfig
-	// Router routes events for every sink and broadcaster.
-	Router *route.Router
-	// Sinks are called inside every hand-off transaction, in order.
-	Sinks []handoff.Sink
-	// Broadcasters receive routed events after each hand-off committed (best effort).
-	Broadcasters []handoff.Broadcaster
+	cfg    Config
+	stages stagesOn
+	log    *slog.Logger
+	pool   *pgxpool.Pool
+	mux    *http.ServeMux
+	river  *river.Client[pgx.Tx]
+	// works is true when this process works River queues (some stage added one).
+	works   bool
+	stream  *replication.Stream
+	checks  []check
+	svcs    []service
+	closers []func()
 
-	river    *river.Client[pgx.Tx]
-	handoff  *handoff.Handoff
-	stream   *replication.Stream
-	services []service
-	checks   []check
-	closers  []func()
-	boundMu  sync.Mutex
-	bound    string
-	edge     edgeState
+	boundMu sync.Mutex
+	bound   string
+	edge    edgeState
 }
 
 type service struct {
@@ -118,33 +70,216 @@ type check struct {
 	fn   func(ctx context.Context) (string, error)
 }
 
-// Go adds a background service run by Run; it must return when ctx ends. An error stops the
-// sidecar.
-func (s *Sidecar) Go(name string, run func(ctx context.Context) error) {
-	s.services = append(s.services, service{name: name, run: run})
+// New builds a sidecar (see the package comment for the order). It connects to nothing yet:
+// the pool connects lazily.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Sidecar, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if pf, err := preflight.PoolerError(cfg.DatabaseURL); err != nil || pf != nil {
+		return nil, cmpErr(pf, err)
+	}
+	on, _ := cfg.stagesOn() // validated above
+	pool, err := newPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sidecar{cfg: cfg, stages: on, log: logger, pool: pool, mux: http.NewServeMux()}
+	s.onClose(pool.Close)
+	fail := func(err error) (*Sidecar, error) {
+		s.close()
+		return nil, err
+	}
+
+	// Shared parts: the probes, the breakers every provider call goes through, the keyring
+	// of integration credentials, and the River client. The client exists before any stage:
+	// stages add their workers to its bundle and insert through it; its queues and periodic
+	// jobs follow from the configuration.
+	ops, err := s.newEdge() // the public mux, or the internal one (VENDORHUB_INTERNAL_ADDR)
+	if err != nil {
+		return fail(err)
+	}
+	s.mux.HandleFunc("GET /healthz", serveHealthz)
+	ops.HandleFunc("GET /readyz", s.serveReady)
+	ops.Handle("GET /metrics", promhttp.Handler())
+	breakers, err := breaker.New(cfg.Health.breakerConfig(), nil)
+	if err != nil {
+		return fail(err)
+	}
+	keyring, keyErr := s.newKeyring(on)
+	workers := river.NewWorkers()
+	queues := cfg.queues(on)
+	s.works = len(queues) > 0
+	s.river, err = jobs.NewClient(pool, jobs.Config{ID: cfg.InstanceID, Workers: workers, Queues: queues,
+		PeriodicJobs: cfg.periodicJobs(on), Logger: logger})
+	if err != nil {
+		return fail(err)
+	}
+
+	// Stages, in data-flow order. Each returns what the hand-off runs; a stage left out
+	// returns nothing.
+	var rt realtimeStage
+	if on.Realtime {
+		if rt, err = s.newRealtime(); err != nil {
+			return fail(fmt.Errorf("stage realtime: %w", err))
+		}
+	}
+	var nt notifyStage
+	if on.Notify {
+		if nt, err = s.newNotify(ctx, workers, breakers); err != nil {
+			return fail(fmt.Errorf("stage notify: %w", err))
+		}
+	}
+	var wh webhooksStage
+	if on.Webhooks {
+		if keyErr != nil {
+			return fail(fmt.Errorf("stage webhooks: %w", keyErr))
+		}
+		if wh, err = s.newWebhooks(workers, keyring, breakers); err != nil {
+			return fail(fmt.Errorf("stage webhooks: %w", err))
+		}
+	}
+	var cr crmStage
+	if on.CRM {
+		if keyErr != nil {
+			return fail(fmt.Errorf("stage crm: %w", keyErr))
+		}
+		// Dubsado connections are fed through outbound webhook deliveries: only with the
+		// webhooks stage, whose workers send them.
+		if cr, err = s.newCRM(workers, keyring, breakers, wh.dubsado); err != nil {
+			return fail(fmt.Errorf("stage crm: %w", err))
+		}
+	}
+	var hl healthStage
+	if on.Health {
+		if keyErr != nil {
+			keyring = nil // the dashboard then hides what needs it
+		}
+		if hl, err = s.newHealth(workers, breakers, keyring); err != nil {
+			return fail(fmt.Errorf("stage health: %w", err))
+		}
+	}
+	var probe handoff.Sink
+	if cfg.HandoffProbe {
+		river.AddWorker(workers, handoff.EventJobWorker{})
+		probe = &handoff.JobSink{Jobs: s.river}
+	}
+
+	// The hand-off: every sink in one transaction with the cursor, in this order (all or
+	// nothing, so the order only fixes which sink sees a batch first); the broadcasters
+	// after the commit, best effort.
+	ho, err := handoff.New(pool, handoff.Config{Slot: cfg.Replication.Slot, Instance: cfg.InstanceID,
+		Router: route.NewRouter(route.DefaultRules, route.Options{Logger: logger}), Logger: logger,
+		Sinks: present([]handoff.Sink{
+			rt.store,    // VENDORHUB_REALTIME_STORE: broadcasts into realtime.messages (replay, Broadcast from Database)
+			cr.sink,     // integrations: connector jobs, Light Blue pushes, Dubsado catch-hook deliveries
+			nt.planner,  // notifications: in-app rows and delivery jobs
+			nt.status,   // provider delivery callbacks (Resend, Twilio) → status jobs
+			wh.outbound, // vendors' outbound webhooks → delivery jobs
+			probe,       // VENDORHUB_HANDOFF_PROBE: one job per event
+		}),
+		Broadcasters: present([]handoff.Broadcaster{
+			hl.latency, // realtime latency for the health monitor
+			rt.gateway, // membership.removed re-checks the gateway's channels: before the publisher,
+			//               so a channel is suspended before any later event is broadcast to it
+			rt.publisher, // Realtime broadcast (gateway or Supabase)
+		}),
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	// Replication feeds the hand-off.
+	rcfg := cfg.Replication
+	rcfg.Logger = logger
+	if s.stream, err = replication.New(rcfg, ho, pool); err != nil {
+		return fail(err)
+	}
+	return s, nil
 }
 
-// AddReadiness adds a check to /readyz: the sidecar is ready when every check returns nil.
-func (s *Sidecar) AddReadiness(name string, fn func(ctx context.Context) error) {
-	s.AddComponent(name, func(ctx context.Context) (string, error) { return "ok", fn(ctx) })
+// present returns the non-nil entries of xs (a stage left out contributes nil).
+func present[T comparable](xs []T) []T {
+	var zero T
+	out := make([]T, 0, len(xs))
+	for _, x := range xs {
+		if x != zero {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
-// AddComponent adds a component to /readyz that reports a state ("reachable", "running", …);
-// an error makes the sidecar not ready.
-func (s *Sidecar) AddComponent(name string, fn func(ctx context.Context) (state string, err error)) {
+// newPool returns the regular connection pool on DatabaseURL.
+func newPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pcfg.MaxConns = int32(cfg.DBMaxConns)
+	pcfg.ConnConfig.RuntimeParams["application_name"] = cfg.InstanceID
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("database pool: %w", err)
+	}
+	return pool, nil
+}
+
+// queues are the River queues this process works: those of the stages that are on, and
+// River's default queue (alerts, and anything inserted without a queue) when there is any.
+func (c Config) queues(on stagesOn) map[string]river.QueueConfig {
+	q := map[string]river.QueueConfig{}
+	if on.Notify {
+		q[notify.Queue] = river.QueueConfig{MaxWorkers: c.Notify.Workers}
+	}
+	if on.Webhooks {
+		q[outbound.QueueDefault] = river.QueueConfig{MaxWorkers: c.Webhooks.OutboundWorkers}
+	}
+	if on.CRM {
+		for _, name := range connector.Queues {
+			q[name] = river.QueueConfig{MaxWorkers: c.CRM.Workers}
+		}
+	}
+	if len(q) > 0 || (on.Health && c.Health.AlertWebhookURL != "") {
+		q[river.QueueDefault] = river.QueueConfig{MaxWorkers: c.RiverWorkers}
+	}
+	return q
+}
+
+// periodicJobs are River's periodic jobs: the connectors' scheduler.
+func (c Config) periodicJobs(on stagesOn) []*river.PeriodicJob {
+	if !on.CRM {
+		return nil
+	}
+	return connector.PeriodicJobs(c.CRM.ScheduleInterval)
+}
+
+func cmpErr(f *preflight.Failure, err error) error {
+	if err != nil {
+		return err
+	}
+	return f
+}
+
+// goRun adds a background service run by Run; it must return when ctx ends. An error stops
+// the sidecar.
+func (s *Sidecar) goRun(name string, run func(ctx context.Context) error) {
+	s.svcs = append(s.svcs, service{name: name, run: run})
+}
+
+// addComponent adds a component to /readyz that reports a state ("reachable", "running",
+// …); an error makes the sidecar not ready.
+func (s *Sidecar) addComponent(name string, fn func(ctx context.Context) (state string, err error)) {
 	s.checks = append(s.checks, check{name: name, fn: fn})
 }
 
-// AddQueue makes this process work River queue name with maxWorkers workers.
-func (s *Sidecar) AddQueue(name string, maxWorkers int) {
-	s.Queues[name] = river.QueueConfig{MaxWorkers: maxWorkers}
-}
-
-// OnClose adds fn to run when Run returns, after every service stopped (last added, first run).
-func (s *Sidecar) OnClose(fn func()) { s.closers = append(s.closers, fn) }
-
-// River returns the River client (nil until New returns).
-func (s *Sidecar) River() *river.Client[pgx.Tx] { return s.river }
+// onClose adds fn to run when Run returns, after every service stopped (last added, first
+// run).
+func (s *Sidecar) onClose(fn func()) { s.closers = append(s.closers, fn) }
 
 // Stream returns the replication stream.
 func (s *Sidecar) Stream() *replication.Stream { return s.stream }
@@ -156,139 +291,15 @@ func (s *Sidecar) Addr() string {
 	return s.bound
 }
 
-// New builds a sidecar: pool, HTTP mux, River workers, router, then every stage's wiring,
-// then the River client, the hand-off and the replication stream. It connects to nothing
-// yet (the pool connects lazily).
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Sidecar, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	if pf, err := preflight.PoolerError(cfg.DatabaseURL); err != nil || pf != nil {
-		return nil, cmpErr(pf, err)
-	}
-	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	pcfg.MaxConns = int32(cfg.DBMaxConns)
-	pcfg.ConnConfig.RuntimeParams["application_name"] = cfg.InstanceID
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("database pool: %w", err)
-	}
-	s := &Sidecar{
-		Config:  cfg,
-		Logger:  logger,
-		Pool:    pool,
-		Mux:     http.NewServeMux(),
-		Workers: river.NewWorkers(),
-		Queues:  map[string]river.QueueConfig{},
-		Router:  route.NewRouter(route.DefaultRules, route.Options{Logger: logger}),
-	}
-	s.OnClose(pool.Close)
-	fail := func(err error) (*Sidecar, error) {
-		s.close()
-		return nil, err
-	}
-
-	ops, err := s.newEdge() // the public mux, or the internal one (VENDORHUB_INTERNAL_ADDR)
-	if err != nil {
-		return fail(err)
-	}
-	s.Mux.HandleFunc("GET /healthz", serveHealthz)
-	ops.HandleFunc("GET /readyz", s.serveReady)
-	ops.Handle("GET /metrics", promhttp.Handler())
-
-	selected, err := s.selectStages()
-	if err != nil {
-		return fail(err)
-	}
-	for _, st := range selected {
-		if err := st.wire(ctx, s); err != nil {
-			return fail(fmt.Errorf("stage %s: %w", st.name, err))
-		}
-	}
-	if cfg.HandoffProbe {
-		river.AddWorker(s.Workers, handoff.EventJobWorker{})
-		s.Sinks = append(s.Sinks, &handoff.JobSink{Client: s.River})
-	}
-	if len(s.Queues) > 0 {
-		if _, ok := s.Queues[river.QueueDefault]; !ok {
-			s.AddQueue(river.QueueDefault, cfg.RiverWorkers)
-		}
-	}
-	s.river, err = jobs.NewClient(pool, jobs.Config{ID: cfg.InstanceID, Workers: s.Workers, Queues: s.Queues, Logger: logger})
-	if err != nil {
-		return fail(err)
-	}
-	s.handoff, err = handoff.New(pool, handoff.Config{Slot: cfg.Slot, Instance: cfg.InstanceID, Sinks: s.Sinks,
-		Broadcasters: s.Broadcasters, Router: s.Router, Logger: logger})
-	if err != nil {
-		return fail(err)
-	}
-	s.stream, err = replication.New(cfg.replication(logger), s.handoff, pool)
-	if err != nil {
-		return fail(err)
-	}
-	return s, nil
-}
-
-func cmpErr(f *preflight.Failure, err error) error {
-	if err != nil {
-		return err
-	}
-	return f
-}
-
-func (c Config) replication(logger *slog.Logger) replication.Config {
-	return replication.Config{
-		ConnString:           c.DatabaseURL,
-		Slot:                 c.Slot,
-		Publication:          c.Publication,
-		InstanceID:           c.InstanceID,
-		StatusInterval:       c.StatusInterval,
-		ReceiveTimeout:       c.ReceiveTimeout,
-		HeartbeatInterval:    c.HeartbeatInterval,
-		ReconnectMax:         c.ReconnectMax,
-		StandbyRetry:         c.StandbyRetry,
-		QueueSize:            c.QueueSize,
-		BatchMaxTransactions: c.HandoffMaxTransactions,
-		BatchMaxEvents:       c.HandoffMaxEvents,
-		BatchWait:            c.HandoffWait,
-		ShutdownTimeout:      c.ShutdownTimeout,
-		Logger:               logger,
-	}.WithDefaults()
-}
-
-func (s *Sidecar) selectStages() ([]stage, error) {
-	stagesMu.Lock()
-	all := slices.Clone(stages)
-	stagesMu.Unlock()
-	if len(s.Config.Stages) == 0 {
-		return all, nil
-	}
-	if len(s.Config.Stages) == 1 && s.Config.Stages[0] == StagesNone {
-		return nil, nil
-	}
-	var out []stage
-	for _, name := range s.Config.Stages {
-		i := slices.IndexFunc(all, func(st stage) bool { return st.name == name })
-		if i < 0 {
-			return nil, fmt.Errorf("VENDORHUB_STAGES: unknown stage %q (known: %v)", name, StageNames())
-		}
-		out = append(out, all[i])
-	}
-	return out, nil
-}
-
 // Preflight runs the preflight checks against the sidecar's database.
 func (s *Sidecar) Preflight(ctx context.Context) (*preflight.Report, error) {
-	return preflight.Check(ctx, preflight.Config{URL: s.Config.DatabaseURL, Slot: s.Config.Slot,
-		Publication: s.Config.Publication, StatusInterval: s.Config.StatusInterval})
+	return preflight.Check(ctx, s.cfg.Preflight())
+}
+
+// Preflight is the preflight configuration of c.
+func (c Config) Preflight() preflight.Config {
+	return preflight.Config{URL: c.DatabaseURL, Slot: c.Replication.Slot, Publication: c.Replication.Publication,
+		StatusInterval: c.Replication.StatusInterval}
 }
 
 // Run checks the database (preflight; a missing publication is created), starts the HTTP
@@ -297,12 +308,12 @@ func (s *Sidecar) Preflight(ctx context.Context) (*preflight.Report, error) {
 // after an orderly stop.
 func (s *Sidecar) Run(ctx context.Context) error {
 	defer s.close()
-	log := s.Logger
-	if created, err := preflight.EnsurePublication(ctx, s.Pool, s.Config.Publication); err != nil {
+	log := s.log
+	if created, err := preflight.EnsurePublication(ctx, s.pool, s.cfg.Replication.Publication); err != nil {
 		return err
 	} else if created {
 		log.Warn("created the missing publication (no tables: events still flow); apply the migrations to add its tables",
-			"publication", s.Config.Publication)
+			"publication", s.cfg.Replication.Publication)
 	}
 	rep, err := s.Preflight(ctx)
 	for _, f := range rep.Findings {
@@ -314,22 +325,22 @@ func (s *Sidecar) Run(ctx context.Context) error {
 		return err
 	}
 
-	srv, err := s.listen() // edge servers: timeouts, recover, trusted proxies (sidecar/edge.go)
+	srv, err := s.listen() // edge servers: timeouts, recover, trusted proxies (edge.go)
 	if err != nil {
 		return err
 	}
-	log.Info("vendorhub sidecar running", "http", "http://"+s.Addr(), "instance", s.Config.InstanceID,
-		"slot", s.Config.Slot, "stages", s.stageList())
+	log.Info("vendorhub sidecar running", "http", "http://"+s.Addr(), "instance", s.cfg.InstanceID,
+		"slot", s.cfg.Replication.Slot, "stages", s.stages.names())
 
 	g, gctx := errgroup.WithContext(ctx)
 	srv.serve(g)
-	if len(s.Queues) > 0 {
+	if s.works {
 		if err := s.river.Start(gctx); err != nil {
 			srv.close()
 			return fmt.Errorf("river: %w", err)
 		}
 	}
-	for _, svc := range s.services {
+	for _, svc := range s.svcs {
 		g.Go(func() error {
 			if err := svc.run(gctx); err != nil && gctx.Err() == nil {
 				return fmt.Errorf("%s: %w", svc.name, err)
@@ -340,9 +351,9 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	g.Go(func() error { return s.stream.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Config.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		defer cancel()
-		if len(s.Queues) > 0 {
+		if s.works {
 			if err := s.river.Stop(sctx); err != nil {
 				log.Warn("river: stop", "err", err)
 			}
@@ -355,13 +366,6 @@ func (s *Sidecar) Run(ctx context.Context) error {
 	}
 	log.Info("vendorhub sidecar stopped")
 	return nil
-}
-
-func (s *Sidecar) stageList() []string {
-	if len(s.Config.Stages) > 0 {
-		return s.Config.Stages
-	}
-	return StageNames()
 }
 
 func (s *Sidecar) close() {
@@ -381,7 +385,7 @@ type readiness struct {
 }
 
 // component is one part of /readyz: replication (streaming, standby, connecting) and every
-// AddComponent/AddReadiness check.
+// addComponent check.
 type component struct {
 	Ready bool   `json:"ready"`
 	State string `json:"state"`

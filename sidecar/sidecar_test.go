@@ -14,6 +14,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/preflight"
+	"github.com/wedsync/vendorhub/internal/replication"
 	"github.com/wedsync/vendorhub/sidecar"
 )
 
@@ -21,9 +22,9 @@ func TestRunServesHealthReadinessMetricsAndHandsOff(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Slot: "sc_run_" + db.Name[len(db.Name)-8:],
-		Stages: []string{sidecar.StagesNone}, HandoffProbe: true, StatusInterval: time.Second,
-		ReceiveTimeout: 5 * time.Second, HeartbeatInterval: time.Second}
+	cfg := sidecar.Config{DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0",
+		Stages: []string{sidecar.StagesNone}, HandoffProbe: true,
+		Replication: replication.Config{Slot: "sc_run_" + db.Name[len(db.Name)-8:], StatusInterval: time.Second, ReceiveTimeout: 5 * time.Second, HeartbeatInterval: time.Second}}
 	s, err := sidecar.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	rctx, cancel := context.WithCancel(ctx)
@@ -89,11 +90,13 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		cfg  sidecar.Config
 		want string
 	}{
-		"missing url":   {sidecar.Config{}, "DATABASE_URL is required"},
-		"pooler port":   {sidecar.Config{DatabaseURL: "postgres://u:p@db.x.supabase.co:6543/postgres"}, "use the direct connection on port 5432"},
-		"pooler host":   {sidecar.Config{DatabaseURL: "postgres://u:p@aws-0-eu-west-1.pooler.supabase.com:5432/postgres"}, "use the direct connection on port 5432"},
-		"bad slot":      {sidecar.Config{DatabaseURL: "postgres://u@127.0.0.1:1/x", Slot: "Bad-Slot"}, `Slot "Bad-Slot"`},
-		"timeouts":      {sidecar.Config{DatabaseURL: "postgres://u@127.0.0.1:1/x", StatusInterval: 10 * time.Second, ReceiveTimeout: 15 * time.Second}, "must exceed 2×StatusInterval"},
+		"missing url": {sidecar.Config{}, "DATABASE_URL is required"},
+		"pooler port": {sidecar.Config{DatabaseURL: "postgres://u:p@db.x.supabase.co:6543/postgres"}, "use the direct connection on port 5432"},
+		"pooler host": {sidecar.Config{DatabaseURL: "postgres://u:p@aws-0-eu-west-1.pooler.supabase.com:5432/postgres"}, "use the direct connection on port 5432"},
+		"bad slot": {sidecar.Config{DatabaseURL: "postgres://u@127.0.0.1:1/x",
+			Replication: replication.Config{Slot: "Bad-Slot"}}, `Slot "Bad-Slot"`},
+		"timeouts": {sidecar.Config{DatabaseURL: "postgres://u@127.0.0.1:1/x",
+			Replication: replication.Config{StatusInterval: 10 * time.Second, ReceiveTimeout: 15 * time.Second}}, "must exceed 2×StatusInterval"},
 		"unknown stage": {sidecar.Config{DatabaseURL: "postgres://u@127.0.0.1:1/x", Stages: []string{"nope"}}, `unknown stage "nope"`},
 	}
 	for name, c := range cases {
@@ -122,7 +125,7 @@ func TestFromEnvNamesEveryMalformedVariable(t *testing.T) {
 	for _, name := range []string{"VENDORHUB_STATUS_INTERVAL", "VENDORHUB_QUEUE_SIZE", "VENDORHUB_HANDOFF_PROBE", "VENDORHUB_RECEIVE_TIMEOUT"} {
 		require.Contains(t, err.Error(), name)
 	}
-	require.Equal(t, 3*time.Second, cfg.HeartbeatInterval, "well-formed variables are still read")
+	require.Equal(t, 3*time.Second, cfg.Replication.HeartbeatInterval, "well-formed variables are still read")
 	require.Equal(t, []string{"none"}, cfg.Stages)
 
 	cfg, err = sidecar.FromEnv(func(k string) string {
@@ -131,8 +134,8 @@ func TestFromEnvNamesEveryMalformedVariable(t *testing.T) {
 	require.NoError(t, err)
 	cfg = cfg.WithDefaults()
 	require.True(t, cfg.HandoffProbe)
-	require.Equal(t, "s1", cfg.Slot)
-	require.Equal(t, "vendorhub", cfg.Publication)
+	require.Equal(t, "s1", cfg.Replication.Slot)
+	require.Equal(t, "vendorhub", cfg.Replication.Publication)
 	require.Equal(t, sidecar.HTTPAddrDefault, cfg.HTTPAddr)
 	require.True(t, strings.HasPrefix(cfg.InstanceID, "vendorhub-"))
 }

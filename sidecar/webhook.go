@@ -7,21 +7,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wedsync/vendorhub/internal/audit"
+	"github.com/wedsync/vendorhub/internal/breaker"
+	"github.com/wedsync/vendorhub/internal/connector"
+	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/secret"
 	"github.com/wedsync/vendorhub/internal/webhook"
 	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
-
-func init() { RegisterStage("webhooks", wireWebhooks) }
 
 // Defaults of WebhooksConfig.
 const (
@@ -29,8 +28,8 @@ const (
 )
 
 // WebhooksConfig configures the webhooks stage: the ingress at /webhooks/<source>/<connection>,
-// outbound webhooks (River queue "webhooks") and the credential keyring every stage shares
-// (Sidecar.Keyring).
+// outbound webhooks (River queue "webhooks") and the credential keyring every stage shares.
+// The hub's own Twilio callbacks are verified with NotifyConfig.TwilioAuthToken.
 type WebhooksConfig struct {
 	// EncryptionKeys is the keyring, "kid2:base64(32 bytes),kid1:base64(32 bytes)": the first
 	// key encrypts, the others only decrypt. VENDORHUB_ENCRYPTION_KEYS. Required with `run`;
@@ -40,18 +39,20 @@ type WebhooksConfig struct {
 	// <user cache dir>/vendorhub.
 	DevDataDir string
 	// MaxBodyBytes is the largest inbound webhook body (413 beyond).
-	// VENDORHUB_WEBHOOK_MAX_BODY_BYTES. Defaults to 262144.
+	// VENDORHUB_WEBHOOK_MAX_BODY_BYTES. Defaults to webhook.MaxBodyBytesDefault.
 	MaxBodyBytes int
 	// ConnectionRate is the inbound requests per second per connection, across every
-	// instance (-1: no limit). VENDORHUB_WEBHOOK_CONNECTION_RATE. Defaults to 50.
+	// instance (-1: no limit). VENDORHUB_WEBHOOK_CONNECTION_RATE.
+	// Defaults to webhook.ConnectionRateDefault.
 	ConnectionRate int
 	// ConnectionBurst is the local burst per connection. VENDORHUB_WEBHOOK_CONNECTION_BURST.
-	// Defaults to 100.
+	// Defaults to webhook.ConnectionBurstDefault.
 	ConnectionBurst int
 	// IPRate is the inbound requests per second per source address (-1: no limit).
-	// VENDORHUB_WEBHOOK_IP_RATE. Defaults to 100.
+	// VENDORHUB_WEBHOOK_IP_RATE. Defaults to webhook.IPRateDefault.
 	IPRate int
-	// IPBurst is the local burst per source address. VENDORHUB_WEBHOOK_IP_BURST. Defaults to 200.
+	// IPBurst is the local burst per source address. VENDORHUB_WEBHOOK_IP_BURST.
+	// Defaults to webhook.IPBurstDefault.
 	IPBurst int
 	// PublicURL is the base URL webhook senders are configured with (Twilio signs the full
 	// URL). VENDORHUB_PUBLIC_URL. Defaults to "" (rebuilt from each request's Host).
@@ -59,14 +60,11 @@ type WebhooksConfig struct {
 	// ResendWebhookSecret verifies the hub's own Resend account's events at
 	// /webhooks/resend/default. RESEND_WEBHOOK_SECRET. Defaults to "" (route absent).
 	ResendWebhookSecret string
-	// TwilioAuthToken verifies the hub's own Twilio callbacks at /webhooks/twilio/default.
-	// TWILIO_AUTH_TOKEN. Defaults to "" (route absent).
-	TwilioAuthToken string
 	// OutboundWorkers is the number of concurrent outbound deliveries of this process.
-	// VENDORHUB_WEBHOOK_OUTBOUND_WORKERS. Defaults to 10.
+	// VENDORHUB_WEBHOOK_OUTBOUND_WORKERS. Defaults to WebhookOutboundWorkersDefault.
 	OutboundWorkers int
 	// OutboundTimeout bounds one outbound attempt. VENDORHUB_WEBHOOK_OUTBOUND_TIMEOUT.
-	// Defaults to 15s.
+	// Defaults to outbound.TimeoutDefault.
 	OutboundTimeout time.Duration
 	// AllowPrivateNetworks lets every guarded HTTP client (internal/netguard: outbound
 	// endpoints and Zapier catch hooks, iCalendar and Light Blue feeds, the Light Blue API,
@@ -76,20 +74,27 @@ type WebhooksConfig struct {
 	AllowPrivateNetworks string
 }
 
-func (c *WebhooksConfig) fromEnv(e *env) {
-	e.str(&c.EncryptionKeys, secret.EnvKeys)
-	e.str(&c.DevDataDir, "VENDORHUB_DEV_DATA_DIR")
-	e.int(&c.MaxBodyBytes, "VENDORHUB_WEBHOOK_MAX_BODY_BYTES")
-	e.int(&c.ConnectionRate, "VENDORHUB_WEBHOOK_CONNECTION_RATE")
-	e.int(&c.ConnectionBurst, "VENDORHUB_WEBHOOK_CONNECTION_BURST")
-	e.int(&c.IPRate, "VENDORHUB_WEBHOOK_IP_RATE")
-	e.int(&c.IPBurst, "VENDORHUB_WEBHOOK_IP_BURST")
-	e.str(&c.PublicURL, "VENDORHUB_PUBLIC_URL")
-	e.str(&c.ResendWebhookSecret, "RESEND_WEBHOOK_SECRET")
-	e.str(&c.TwilioAuthToken, "TWILIO_AUTH_TOKEN")
-	e.int(&c.OutboundWorkers, "VENDORHUB_WEBHOOK_OUTBOUND_WORKERS")
-	e.dur(&c.OutboundTimeout, "VENDORHUB_WEBHOOK_OUTBOUND_TIMEOUT")
-	e.str(&c.AllowPrivateNetworks, "VENDORHUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+// validate reports every out-of-range field of a defaulted WebhooksConfig.
+func (c WebhooksConfig) validate(dev bool) error {
+	var errs []error
+	if c.MaxBodyBytes < 1 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_WEBHOOK_MAX_BODY_BYTES=%d: want a positive number", c.MaxBodyBytes))
+	}
+	for _, f := range []struct {
+		v    int
+		name string
+	}{{c.ConnectionRate, "VENDORHUB_WEBHOOK_CONNECTION_RATE"}, {c.IPRate, "VENDORHUB_WEBHOOK_IP_RATE"}} {
+		if f.v < -1 {
+			errs = append(errs, fmt.Errorf("%s=%d: want a positive number, or -1 for no limit", f.name, f.v))
+		}
+	}
+	if c.OutboundWorkers < 1 {
+		errs = append(errs, fmt.Errorf("VENDORHUB_WEBHOOK_OUTBOUND_WORKERS=%d: need at least 1", c.OutboundWorkers))
+	}
+	if _, err := c.allowPrivate(dev); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func (c WebhooksConfig) allowPrivate(dev bool) (bool, error) {
@@ -104,39 +109,26 @@ func (c WebhooksConfig) allowPrivate(dev bool) (bool, error) {
 	return false, fmt.Errorf("VENDORHUB_WEBHOOK_ALLOW_PRIVATE_NETWORKS=%q: want on or off", c.AllowPrivateNetworks)
 }
 
-var keyrings sync.Map // *Sidecar → *keyringOnce
-
-type keyringOnce struct {
-	once sync.Once
-	k    *secret.Keyring
-	err  error
-}
-
-// Keyring returns the process's credential keyring (VENDORHUB_ENCRYPTION_KEYS; with `dev` and
-// no keys, a generated dev key), built once. Every stage that reads or writes
-// vendorhub.integration_credentials uses it.
-func (s *Sidecar) Keyring() (*secret.Keyring, error) {
-	v, _ := keyrings.LoadOrStore(s, &keyringOnce{})
-	ko := v.(*keyringOnce)
-	ko.once.Do(func() {
-		wc := s.Config.Webhooks
-		devDir := ""
-		if s.Config.Dev {
-			devDir = wc.DevDataDir
-			if devDir == "" {
-				base, err := os.UserCacheDir()
-				if err != nil {
-					base = os.TempDir()
-				}
-				devDir = filepath.Join(base, "vendorhub")
+// newKeyring returns the process's credential keyring (VENDORHUB_ENCRYPTION_KEYS; with `dev`
+// and no keys, a generated dev key), when a stage that is on reads or writes
+// vendorhub.integration_credentials; nil otherwise.
+func (s *Sidecar) newKeyring(on stagesOn) (*secret.Keyring, error) {
+	if !on.Webhooks && !on.CRM && !on.Health {
+		return nil, nil
+	}
+	wc := s.cfg.Webhooks
+	devDir := ""
+	if s.cfg.Dev {
+		devDir = wc.DevDataDir
+		if devDir == "" {
+			base, err := os.UserCacheDir()
+			if err != nil {
+				base = os.TempDir()
 			}
+			devDir = filepath.Join(base, "vendorhub")
 		}
-		ko.k, ko.err = secret.FromEnv(wc.EncryptionKeys, devDir, s.Logger)
-		if ko.err == nil {
-			s.OnClose(func() { keyrings.Delete(s) })
-		}
-	})
-	return ko.k, ko.err
+	}
+	return secret.FromEnv(wc.EncryptionKeys, devDir, s.log)
 }
 
 // registerCollectors registers cs on the default registry, tolerating a second registration
@@ -153,41 +145,32 @@ func registerCollectors(cs ...prometheus.Collector) error {
 	return nil
 }
 
-// riverInserter defers to the sidecar's River client, which exists only after wiring.
-type riverInserter struct{ s *Sidecar }
-
-func (r riverInserter) InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	return r.s.River().InsertManyTx(ctx, tx, params)
+// webhooksStage is what the webhooks stage hands the hand-off and the crm stage.
+type webhooksStage struct {
+	outbound handoff.Sink       // vendors' outbound webhooks → delivery jobs
+	dubsado  connector.Outbound // the same deliveries with connector-made bodies (Dubsado)
 }
 
-func wireWebhooks(_ context.Context, s *Sidecar) error {
-	wc := s.Config.Webhooks
-	keyring, err := s.Keyring()
-	if err != nil {
-		return err
-	}
-	allowPrivate, err := s.allowPrivateNetworks()
-	if err != nil {
-		return err
-	}
-	breakers, err := s.Breakers()
-	if err != nil {
-		return err
-	}
+// newWebhooks builds the webhooks stage: the ingress, the outbound sink and worker (each
+// endpoint or connection behind its circuit breaker), the endpoint secret API.
+func (s *Sidecar) newWebhooks(workers *river.Workers, keyring *secret.Keyring, breakers *breaker.Breakers) (webhooksStage, error) {
+	wc := s.cfg.Webhooks
+	allowPrivate, _ := wc.allowPrivate(s.cfg.Dev) // validated by Config.Validate
 	if err := registerCollectors(append(append(webhook.Collectors(), outbound.Collectors()...), audit.Collectors()...)...); err != nil {
-		return err
+		return webhooksStage{}, err
 	}
-	auditLog := audit.NewBuffer(s.Pool, audit.BufferConfig{Logger: s.Logger})
+	auditLog := audit.NewBuffer(s.pool, audit.BufferConfig{Logger: s.log})
+	s.onClose(auditLog.Close)
 
 	// Ingress.
 	var system []webhook.SystemConnection
 	if wc.ResendWebhookSecret != "" {
 		system = append(system, webhook.SystemConnection{Source: webhook.SourceResend, Name: "default", Secret: wc.ResendWebhookSecret})
 	}
-	if wc.TwilioAuthToken != "" {
-		system = append(system, webhook.SystemConnection{Source: webhook.SourceTwilio, Name: "default", Secret: wc.TwilioAuthToken})
+	if token := s.cfg.Notify.TwilioAuthToken; token != "" {
+		system = append(system, webhook.SystemConnection{Source: webhook.SourceTwilio, Name: "default", Secret: token})
 	}
-	ingress, err := webhook.New(s.Pool, keyring, auditLog, webhook.Config{
+	ingress, err := webhook.New(s.pool, keyring, auditLog, webhook.Config{
 		MaxBodyBytes:      int64(wc.MaxBodyBytes),
 		ConnectionRate:    float64(wc.ConnectionRate),
 		ConnectionBurst:   wc.ConnectionBurst,
@@ -195,43 +178,45 @@ func wireWebhooks(_ context.Context, s *Sidecar) error {
 		IPBurst:           wc.IPBurst,
 		PublicURL:         wc.PublicURL,
 		SystemConnections: system,
-		Logger:            s.Logger,
+		Logger:            s.log,
 	})
 	if err != nil {
-		auditLog.Close()
-		return err
+		return webhooksStage{}, err
 	}
-	s.Mux.Handle(webhook.Pattern, ingress)
+	s.onClose(ingress.Close)
+	s.mux.Handle(webhook.Pattern, ingress)
 
-	// Outbound, each endpoint (or its connection) behind its circuit breaker.
-	ocfg := outbound.Config{Timeout: wc.OutboundTimeout, AllowPrivateNetworks: allowPrivate, Breakers: breakers, Logger: s.Logger}
-	s.Sinks = append(s.Sinks, outbound.NewSink(riverInserter{s}, ocfg))
-	river.AddWorker(s.Workers, outbound.NewWorker(s.Pool, keyring, ocfg))
-	workers := wc.OutboundWorkers
-	if workers <= 0 {
-		workers = WebhookOutboundWorkersDefault
-	}
-	s.AddQueue(outbound.QueueDefault, workers)
-	if v, err := s.Config.Verifier(); err == nil {
-		s.Mux.Handle(outbound.SecretPattern, &outbound.SecretHandler{Pool: s.Pool, Keyring: keyring, Verifier: v, Config: ocfg})
+	// Outbound.
+	ocfg := outbound.Config{Timeout: wc.OutboundTimeout, AllowPrivateNetworks: allowPrivate, Breakers: breakers, Logger: s.log}
+	sink := outbound.NewSink(s.river, ocfg)
+	river.AddWorker(workers, outbound.NewWorker(s.pool, keyring, ocfg))
+	if v, err := s.cfg.Verifier(); err == nil {
+		s.mux.Handle(outbound.SecretPattern, &outbound.SecretHandler{Pool: s.pool, Keyring: keyring, Verifier: v, Config: ocfg})
 	} else {
-		s.Logger.Info("webhooks: endpoint secret API off (needs SUPABASE_JWT_SECRET or SUPABASE_JWKS)")
+		s.log.Info("webhooks: endpoint secret API off (needs SUPABASE_JWT_SECRET or SUPABASE_JWKS)")
 	}
 
 	// The keyring's key ids are registered (and checked against their material) at start: an
 	// instance configured with a retired or mismatched key refuses to run.
-	s.Go("webhooks", func(ctx context.Context) error {
-		if err := keyring.Register(ctx, s.Pool); err != nil {
+	s.goRun("keyring", func(ctx context.Context) error {
+		if err := keyring.Register(ctx, s.pool); err != nil {
 			return err
 		}
 		<-ctx.Done()
 		return nil
 	})
-	s.OnClose(func() {
-		ingress.Close()
-		auditLog.Close()
-	})
-	s.Logger.Info("webhooks: ingress on /webhooks/{source}/{connection}", "sources", webhook.Sources,
+	s.log.Info("webhooks: ingress on /webhooks/{source}/{connection}", "sources", webhook.Sources,
 		"system_connections", len(system), "keyring", keyring, "allow_private_networks", allowPrivate)
-	return nil
+	return webhooksStage{outbound: sink, dubsado: dubsadoFeed{sink}}, nil
+}
+
+// dubsadoFeed hands the connectors' Dubsado deliveries to the outbound sink.
+type dubsadoFeed struct{ out *outbound.Sink }
+
+func (f dubsadoFeed) Enqueue(ctx context.Context, tx pgx.Tx, ds []connector.Delivery) (int, error) {
+	msgs := make([]outbound.Message, len(ds))
+	for i, d := range ds {
+		msgs[i] = outbound.Message{EndpointID: d.EndpointID, Event: d.Event, Body: d.Body}
+	}
+	return f.out.Enqueue(ctx, tx, msgs)
 }

@@ -49,8 +49,8 @@ func TestWebhooksStage(t *testing.T) {
 
 	s, err := sidecar.New(ctx, sidecar.Config{
 		DatabaseURL: db.URL, HTTPAddr: "127.0.0.1:0", Dev: true, Stages: []string{"webhooks"},
-		Slot: fmt.Sprintf("wh_stage_%d", time.Now().UnixNano()), StatusInterval: time.Second,
-		Webhooks: sidecar.WebhooksConfig{EncryptionKeys: keys},
+		Webhooks:    sidecar.WebhooksConfig{EncryptionKeys: keys},
+		Replication: replication.Config{Slot: fmt.Sprintf("wh_stage_%d", time.Now().UnixNano()), StatusInterval: time.Second},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)

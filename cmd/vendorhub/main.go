@@ -37,9 +37,6 @@ var commands = []command{
 // errUsage marks a usage error: exit code 2.
 var errUsage = errors.New("usage")
 
-// errNotImplemented is returned by subcommands whose stage has not landed yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

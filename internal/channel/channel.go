@@ -12,21 +12,19 @@ package channel
 import (
 	"context"
 
+	"github.com/wedsync/vendorhub/internal/channel/kind"
 	"github.com/wedsync/vendorhub/internal/provider"
 )
 
-// Kind names a delivery channel.
-type Kind string
+// Kind names a delivery channel (package kind, which the WAL path imports alone).
+type Kind = kind.Kind
 
 // The remote channels, in the default fallback order.
 const (
-	Push  Kind = "push"
-	Email Kind = "email"
-	SMS   Kind = "sms"
+	Push  = kind.Push
+	Email = kind.Email
+	SMS   = kind.SMS
 )
-
-// Valid reports whether k is one of Push, Email, SMS.
-func (k Kind) Valid() bool { return k == Push || k == Email || k == SMS }
 
 // Message is one notification to one recipient on one channel.
 type Message struct {

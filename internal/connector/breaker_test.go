@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/connector"
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/health"
@@ -30,7 +31,7 @@ const feedICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nU
 func TestFailingConnectionOpensItsBreakerOthersKeepWorking(t *testing.T) {
 	t.Parallel()
 	const openTimeout = 2 * time.Second
-	breakers, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: openTimeout}, nil)
+	breakers, err := breaker.New(breaker.Config{ConsecutiveFailures: 2, OpenTimeout: openTimeout}, nil)
 	require.NoError(t, err)
 	b := setup(t, func(c *connector.Config) {
 		c.Breakers = breakers
@@ -41,7 +42,7 @@ func TestFailingConnectionOpensItsBreakerOthersKeepWorking(t *testing.T) {
 	pool := b.db.Pool
 	slot := it.Slot(t, pool)
 
-	written := make(chan health.Transition, 8)
+	written := make(chan breaker.Transition, 8)
 	rec, err := health.NewRecorder(pool, health.RecorderConfig{Instance: "connector-test", Retry: 10 * time.Millisecond, Logger: quietLog})
 	require.NoError(t, err)
 	rec.Written = written
@@ -57,8 +58,8 @@ func TestFailingConnectionOpensItsBreakerOthersKeepWorking(t *testing.T) {
 	down.Always(providerfake.Fault{Status: http.StatusServiceUnavailable})
 	failing := it.Connection(t, pool, b.keyring, b.vendor, integration.ICal, map[string]any{"feed_url": down.SetFeed("a", "", "", feedICS)}, integration.Credential{})
 	working := it.Connection(t, pool, b.keyring, b.vendor, integration.ICal, map[string]any{"feed_url": b.lb.SetFeed("b", "", "", feedICS)}, integration.Credential{})
-	name := health.ConnectionBreaker(failing)
-	transition := func(from, to string) health.Transition {
+	name := breaker.Connection(failing)
+	transition := func(from, to string) breaker.Transition {
 		t.Helper()
 		select {
 		case tr := <-written:
@@ -68,13 +69,13 @@ func TestFailingConnectionOpensItsBreakerOthersKeepWorking(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("no %s → %s transition of %s recorded", from, to, name)
 		}
-		return health.Transition{}
+		return breaker.Transition{}
 	}
 
 	// Two failed syncs open the breaker; the next run is refused by it and snoozed until the
 	// open period ends, without a request.
 	b.insert(t, connector.SyncArgs{ConnectionID: failing, ConnKind: integration.ICal})
-	opened := transition(health.StateClosed, health.StateOpen)
+	opened := transition(breaker.StateClosed, breaker.StateOpen)
 	require.Equal(t, 2, opened.ConsecutiveFailures)
 	require.Contains(t, opened.LastError, "503")
 	b.eventually(t, func() bool {
@@ -82,19 +83,19 @@ func TestFailingConnectionOpensItsBreakerOthersKeepWorking(t *testing.T) {
 	}, "the job is snoozed by the open breaker")
 	require.Equal(t, 2, down.Len(), "no request while the breaker is open")
 	require.Equal(t, []string{"failed", "failed"}, b.runStatus(t, failing))
-	require.Equal(t, health.StateOpen, breakers.State(name))
+	require.Equal(t, breaker.StateOpen, breakers.State(name))
 
 	// The other connection of the same provider is unaffected.
 	b.insert(t, connector.SyncArgs{ConnectionID: working, ConnKind: integration.ICal})
 	b.eventually(t, func() bool { return len(b.runStatus(t, working)) == 1 }, "the other connection syncs")
 	require.Equal(t, []string{"ok"}, b.runStatus(t, working))
-	require.Equal(t, health.StateClosed, breakers.State(health.ConnectionBreaker(working)))
+	require.Equal(t, breaker.StateClosed, breakers.State(breaker.Connection(working)))
 	require.Equal(t, 2, down.Len())
 
 	// The provider recovers: the snoozed job's probe closes the breaker and the sync succeeds.
 	down.Clear()
-	transition(health.StateOpen, health.StateHalfOpen)
-	transition(health.StateHalfOpen, health.StateClosed)
+	transition(breaker.StateOpen, breaker.StateHalfOpen)
+	transition(breaker.StateHalfOpen, breaker.StateClosed)
 	b.eventually(t, func() bool { return len(b.runStatus(t, failing)) == 3 }, "the probe's sync is recorded")
 	require.Equal(t, []string{"failed", "failed", "ok"}, b.runStatus(t, failing))
 	require.Equal(t, 3, down.Len(), "two failures and the probe")

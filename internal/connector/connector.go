@@ -11,7 +11,7 @@
 // provider call has a timeout and the job's context.
 //
 // Each connection's provider calls (sync, channel renewal, token refresh, Light Blue push) run
-// through the connection's circuit breaker (health.ConnectionBreaker) when Config.Breakers is
+// through the connection's circuit breaker (breaker.Connection) when Config.Breakers is
 // set: outages (5xx, timeouts, transport errors; not rate limits or refused requests) count
 // against it, and while it is open the job is snoozed until the breaker lets a probe through,
 // without calling the provider. Other connections of the same provider are not affected.
@@ -29,13 +29,13 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/calendar"
 	"github.com/wedsync/vendorhub/internal/calendar/google"
 	"github.com/wedsync/vendorhub/internal/calendar/ical"
 	"github.com/wedsync/vendorhub/internal/calendar/outlook"
 	"github.com/wedsync/vendorhub/internal/crm"
 	"github.com/wedsync/vendorhub/internal/crm/lightblue"
-	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/integration"
 	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/oauth"
@@ -109,8 +109,8 @@ type Config struct {
 	// LightBlue pushes enquiries. Defaults to nil: no pushes.
 	LightBlue *lightblue.Client
 	// Breakers guards each connection's provider calls with its circuit breaker
-	// (health.ConnectionBreaker). Defaults to nil: no breakers.
-	Breakers *health.Breakers
+	// (breaker.Connection). Defaults to nil: no breakers.
+	Breakers *breaker.Breakers
 	// PublicURL is the sidecar's public base URL (https://…), for Google channel and Graph
 	// subscription addresses: <PublicURL>/webhooks/google-calendar/<connection> and
 	// <PublicURL>/webhooks/outlook/<connection>. Defaults to "": no channels or subscriptions
@@ -198,9 +198,9 @@ func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 // for the provider's Retry-After, else provider.Backoff — so a provider's trouble never
 // uses up a job's attempts; any other error is River's retry.
 func (c *Connectors) retry(job *rivertype.JobRow, err error) error {
-	if open, ok := errors.AsType[*health.OpenError](err); ok {
+	if open, ok := errors.AsType[*breaker.OpenError](err); ok {
 		// No call was made; come back when the breaker lets a probe through.
-		err = provider.BreakerOpen(open.Breaker, health.CodeCircuitOpen, open.RetryAfter, err)
+		err = provider.BreakerOpen(open.Breaker, breaker.CodeCircuitOpen, open.RetryAfter, err)
 	}
 	switch {
 	case err == nil:
@@ -238,12 +238,12 @@ func (c *Connectors) policy() provider.Policy {
 
 // guard runs fn — provider calls of connection connID — through the connection's circuit
 // breaker: outages (provider.IsOutage) count against it; while it is open fn is not called
-// and the error is a *health.OpenError (retry snoozes the job).
+// and the error is a *breaker.OpenError (retry snoozes the job).
 func (c *Connectors) guard(connID string, fn func() error) error {
 	if c.cfg.Breakers == nil {
 		return fn()
 	}
-	return c.cfg.Breakers.DoIf(health.ConnectionBreaker(connID), fn, provider.IsOutage)
+	return c.cfg.Breakers.DoIf(breaker.Connection(connID), fn, provider.IsOutage)
 }
 
 // insert adds jobs in tx with the client from the job's context.

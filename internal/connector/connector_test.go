@@ -227,7 +227,7 @@ func TestFailingProviderNeverBlocksOthers(t *testing.T) {
 func (b *bundle) handOff(t *testing.T, events ...route.Routed) {
 	t.Helper()
 	out := outbound.NewSink(b.river, b.outboundCfg)
-	sink := &connector.Sink{Client: func() *river.Client[pgx.Tx] { return b.river }, Outbound: out}
+	sink := &connector.Sink{Jobs: b.river, Outbound: outboundFeed{out}}
 	require.NoError(t, pgx.BeginFunc(context.Background(), b.db.Pool, func(tx pgx.Tx) error {
 		if err := out.HandOff(context.Background(), tx, events); err != nil {
 			return err
@@ -484,4 +484,15 @@ func TestZapierBridgeThroughTheIngress(t *testing.T) {
 	status, _, err = bad.Send(ctx, map[string]any{"trigger": "New Project as Lead", "project_id": "ds-2"})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, status)
+}
+
+// outboundFeed adapts the outbound sink to connector.Outbound, as the sidecar does.
+type outboundFeed struct{ out *outbound.Sink }
+
+func (f outboundFeed) Enqueue(ctx context.Context, tx pgx.Tx, ds []connector.Delivery) (int, error) {
+	msgs := make([]outbound.Message, len(ds))
+	for i, d := range ds {
+		msgs[i] = outbound.Message{EndpointID: d.EndpointID, Event: d.Event, Body: d.Body}
+	}
+	return f.out.Enqueue(ctx, tx, msgs)
 }

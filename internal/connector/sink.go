@@ -8,13 +8,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wedsync/vendorhub/internal/crm/dubsado"
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/integration"
-	"github.com/wedsync/vendorhub/internal/oauth"
 	"github.com/wedsync/vendorhub/internal/route"
-	"github.com/wedsync/vendorhub/internal/webhook/outbound"
 )
 
 // inboxSources are the webhook_inbox sources whose rows the connectors process.
@@ -28,17 +27,31 @@ var inboxSources = []string{"honeybook", "dubsado", "google_calendar", "outlook"
 // connection of the vendor (its webhook_endpoints row, connection_id = the connection). Jobs
 // and deliveries are unique on the event key: a replay inserts nothing.
 type Sink struct {
-	// Client returns the River client (created after the sink).
-	Client func() *river.Client[pgx.Tx]
-	// Outbound enqueues the Dubsado deliveries (outbound.Sink.Enqueue). Defaults to nil:
-	// Dubsado connections are not fed.
+	// Jobs inserts the jobs: the sidecar's River client.
+	Jobs Inserter
+	// Outbound enqueues the Dubsado deliveries (the outbound webhooks' sink, adapted by the
+	// sidecar). Defaults to nil: Dubsado connections are not fed.
 	Outbound Outbound
 }
 
-// Outbound enqueues signed outbound deliveries with bodies of the caller's making inside the
-// hand-off transaction: an *outbound.Sink.
+// Inserter inserts River jobs inside a transaction; *river.Client[pgx.Tx] is one.
+type Inserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Delivery is one signed outbound delivery with a body of the connector's making.
+type Delivery struct {
+	// EndpointID is the public.webhook_endpoints row to deliver to.
+	EndpointID string
+	// Event is the event the delivery comes from (its key makes the delivery unique).
+	Event event.Event
+	// Body is the exact JSON to sign and send.
+	Body []byte
+}
+
+// Outbound enqueues signed outbound deliveries inside the hand-off transaction.
 type Outbound interface {
-	Enqueue(ctx context.Context, tx pgx.Tx, msgs []outbound.Message) (int, error)
+	Enqueue(ctx context.Context, tx pgx.Tx, deliveries []Delivery) (int, error)
 }
 
 // Name implements handoff.Sink.
@@ -118,14 +131,10 @@ where c.vendor_id = any($1::uuid[]) and c.status = 'active'
 	if len(params) == 0 {
 		return nil
 	}
-	var client *river.Client[pgx.Tx]
-	if s.Client != nil {
-		client = s.Client()
-	}
-	if client == nil {
+	if s.Jobs == nil {
 		return errors.New("connector: sink has no River client")
 	}
-	_, err := client.InsertManyTx(ctx, tx, params)
+	_, err := s.Jobs.InsertManyTx(ctx, tx, params)
 	return err
 }
 
@@ -150,7 +159,7 @@ func (s *Sink) feedDubsado(ctx context.Context, tx pgx.Tx, events []route.Routed
 	if err != nil {
 		return err
 	}
-	msgs := make([]outbound.Message, 0, len(projects))
+	msgs := make([]Delivery, 0, len(projects))
 	for _, p := range projects {
 		ev := events[p.event]
 		in, ok := found[ev.Subject.ID]
@@ -168,81 +177,8 @@ func (s *Sink) feedDubsado(ctx context.Context, tx pgx.Tx, events []route.Routed
 		if err != nil {
 			return err
 		}
-		msgs = append(msgs, outbound.Message{EndpointID: p.endpoint, Event: ev.Event, Body: body})
+		msgs = append(msgs, Delivery{EndpointID: p.endpoint, Event: ev.Event, Body: body})
 	}
 	_, err = s.Outbound.Enqueue(ctx, tx, msgs)
 	return err
-}
-
-// Due returns the jobs the scheduler should insert now: syncs of calendars not synced within
-// their interval, renewals of channels and subscriptions missing or expiring within
-// RenewBefore, and refreshes of OAuth tokens expiring within the margin or idle for a day.
-func (c *Connectors) Due(ctx context.Context, q integration.Querier) ([]river.InsertManyParams, error) {
-	var params []river.InsertManyParams
-	rows, err := q.Query(ctx, `select c.id::text, c.kind from public.integration_connections c
-where c.status = 'active' and (
-  (c.kind in ('google_calendar', 'outlook') and (c.last_sync_at is null or c.last_sync_at < now() - $1::interval))
-  or (c.kind in ('ical', 'lightblue') and (c.config ? 'feed_url' or c.config ? 'feed_sealed') and (c.last_sync_at is null or c.last_sync_at < now() - $2::interval)))
-order by c.last_sync_at nulls first limit $3`, c.cfg.SyncInterval, c.cfg.FeedInterval, ScheduleBatchDefault)
-	if err != nil {
-		return nil, err
-	}
-	type due struct {
-		id   string
-		kind integration.Kind
-	}
-	scan := func(r pgx.CollectableRow) (due, error) {
-		var d due
-		return d, r.Scan(&d.id, &d.kind)
-	}
-	syncs, err := pgx.CollectRows(rows, scan)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range syncs {
-		params = append(params, river.InsertManyParams{Args: SyncArgs{ConnectionID: d.id, ConnKind: d.kind}})
-	}
-	if c.cfg.PublicURL != "" {
-		kinds := []string{}
-		if c.cfg.Google != nil {
-			kinds = append(kinds, string(integration.GoogleCalendar))
-		}
-		if c.cfg.Outlook != nil {
-			kinds = append(kinds, string(integration.Outlook))
-		}
-		rows, err := q.Query(ctx, `select c.id::text, c.kind from public.integration_connections c
-left join vendorhub.calendar_sync s on s.connection_id = c.id
-where c.status = 'active' and c.kind = any($1)
-  and exists (select 1 from vendorhub.integration_credentials k where k.connection_id = c.id)
-  and (s.channel_id is null or s.channel_expires_at is null or s.channel_expires_at < now() + $2::interval)
-limit $3`, kinds, c.cfg.RenewBefore, ScheduleBatchDefault)
-		if err != nil {
-			return nil, err
-		}
-		renewals, err := pgx.CollectRows(rows, scan)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range renewals {
-			params = append(params, river.InsertManyParams{Args: RenewArgs{ConnectionID: d.id, ConnKind: d.kind}})
-		}
-	}
-	if c.cfg.Tokens != nil {
-		margin := c.cfg.Tokens.Margin
-		if margin <= 0 {
-			margin = oauth.MarginDefault
-		}
-		ids, err := oauth.Due(ctx, q, margin, oauth.IdleRefreshDefault)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range ids {
-			var kind integration.Kind
-			if err := q.QueryRow(ctx, `select kind from public.integration_connections where id = $1`, id).Scan(&kind); err != nil {
-				return nil, err
-			}
-			params = append(params, river.InsertManyParams{Args: RefreshArgs{ConnectionID: id, ConnKind: kind}})
-		}
-	}
-	return params, nil
 }

@@ -115,13 +115,12 @@ func TestMappersRejectBadPayloads(t *testing.T) {
 }
 
 type bundle struct {
-	db        *pgtest.DB
-	proc      *crm.Processor
-	slot      string
-	vendor    string
-	wedding   string
-	conn      string
-	eventSeen int
+	db      *pgtest.DB
+	proc    *crm.Processor
+	slot    string
+	vendor  string
+	wedding string
+	conn    string
 }
 
 func setup(t *testing.T, kind integration.Kind) *bundle {

@@ -43,6 +43,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/secret"
 )
@@ -71,7 +72,7 @@ type Config struct {
 	// Monitor supplies replication, slot and queue health. Required.
 	Monitor *health.Monitor
 	// Breakers supplies integration statistics and breaker states. Required.
-	Breakers *health.Breakers
+	Breakers *breaker.Breakers
 	// Ready returns the /readyz body. Defaults to none (the overview shows no components).
 	Ready func(ctx context.Context) (ok bool, body json.RawMessage)
 	// Keyring opens connection secrets for the test webhook. Defaults to nil (the button

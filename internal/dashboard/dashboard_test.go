@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/dashboard"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/pgtest"
@@ -41,7 +42,7 @@ func newDashboard(t *testing.T, db *pgtest.DB, cfg dashboard.Config) *dashboard.
 	require.NoError(t, err)
 	_, err = mon.Poll(t.Context())
 	require.NoError(t, err)
-	b, err := health.NewBreakers(health.BreakerConfig{}, nil)
+	b, err := breaker.New(breaker.Config{}, nil)
 	require.NoError(t, err)
 	cfg.Monitor, cfg.Breakers, cfg.Logger = mon, b, quiet
 	s, err := dashboard.New(db.Pool, cfg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/report"
 )
@@ -181,7 +182,7 @@ func judge(o *overview) (string, []string) {
 	}
 	for _, c := range o.Cards {
 		switch {
-		case c.Breaker == health.StateOpen || c.Breaker == health.StateHalfOpen:
+		case c.Breaker == breaker.StateOpen || c.Breaker == breaker.StateHalfOpen:
 			degraded = append(degraded, fmt.Sprintf("%s: circuit %s", c.Title, c.Breaker))
 		case c.Status == "error" || c.Status == "needs_reauth":
 			degraded = append(degraded, fmt.Sprintf("%s: %s", c.Title, strings.ReplaceAll(c.Status, "_", " ")))
@@ -275,7 +276,7 @@ from public.deliveries where created_at > now() - interval '7 days'
 group by provider order by provider`
 
 func (s *Server) cards(ctx context.Context) ([]card, error) {
-	stats := map[string]health.IntegrationStatus{}
+	stats := map[string]breaker.IntegrationStatus{}
 	for _, st := range s.cfg.Breakers.Integrations() {
 		stats[st.Name] = st
 	}
@@ -301,8 +302,8 @@ func (s *Server) cards(ctx context.Context) ([]card, error) {
 	var ok, settled int64
 	var last *time.Time
 	_, err = pgx.ForEachRow(rows, []any{&provider, &ok, &settled, &last}, func() error {
-		c := card{Integration: health.ProviderBreaker(provider), Title: provider, Kind: "provider", LastAt: last,
-			Breaker: health.StateClosed, RateSource: "deliveries (7 days)"}
+		c := card{Integration: breaker.Provider(provider), Title: provider, Kind: "provider", LastAt: last,
+			Breaker: breaker.StateClosed, RateSource: "deliveries (7 days)"}
 		if settled > 0 {
 			r := float64(ok) / float64(settled)
 			c.SuccessRate = &r
@@ -333,8 +334,8 @@ func (s *Server) cards(ctx context.Context) ([]card, error) {
 	_, err = pgx.ForEachRow(rows, []any{&id, &c.Kind, &c.Title, &c.Vendor, &c.Status, &c.LastError, &c.LastAt,
 		&ok, &settled, &c.P50, &c.P95, &inboxN}, func() error {
 		cc := c
-		cc.Integration = health.ConnectionBreaker(id)
-		cc.Breaker = health.StateClosed
+		cc.Integration = breaker.Connection(id)
+		cc.Breaker = breaker.StateClosed
 		if settled > 0 {
 			r := float64(ok) / float64(settled)
 			cc.SuccessRate, cc.RateSource = &r, fmt.Sprintf("%d sync runs (7 days)", settled)

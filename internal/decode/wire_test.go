@@ -64,7 +64,6 @@ type tv struct {
 }
 
 func text(s string) tv { return tv{'t', s} }
-func bin(b []byte) tv  { return tv{'b', string(b)} }
 
 var (
 	null  = tv{kind: 'n'}

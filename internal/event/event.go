@@ -8,9 +8,7 @@ package event
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -120,23 +118,6 @@ type Key struct {
 // String renders the key as "<commit LSN in hex>/<index>", e.g. "16B3748/3".
 func (k Key) String() string {
 	return strconv.FormatUint(k.CommitLSN, 16) + "/" + strconv.FormatUint(uint64(k.Index), 10)
-}
-
-// ParseKey is the inverse of Key.String.
-func ParseKey(s string) (Key, error) {
-	lsn, idx, ok := strings.Cut(s, "/")
-	if !ok {
-		return Key{}, fmt.Errorf("event: key %q: want <lsn>/<index>", s)
-	}
-	l, err := strconv.ParseUint(lsn, 16, 64)
-	if err != nil {
-		return Key{}, fmt.Errorf("event: key %q: %w", s, err)
-	}
-	i, err := strconv.ParseUint(idx, 10, 32)
-	if err != nil {
-		return Key{}, fmt.Errorf("event: key %q: %w", s, err)
-	}
-	return Key{CommitLSN: l, Index: uint32(i)}, nil
 }
 
 // Event is one committed event as it travels through the pipeline.

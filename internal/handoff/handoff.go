@@ -130,8 +130,8 @@ var (
 // pure half of Commit; malformed envelopes are counted and logged (route.Events) and skipped.
 // A non-transactional message (pg_logical_emit_message(false, …): delivered even when its
 // writer rolled back) is never routed: it is counted and logged, and only its position is
-// covered by the cursor.
-func Route(router *route.Router, batch []decode.Transaction) []route.Routed {
+// covered by the cursor. log receives those (nil: not logged).
+func Route(router *route.Router, batch []decode.Transaction, log *slog.Logger) []route.Routed {
 	n := 0
 	for i := range batch {
 		n += len(batch[i].Messages)
@@ -141,7 +141,10 @@ func Route(router *route.Router, batch []decode.Transaction) []route.Routed {
 		if batch[i].XID == 0 && len(batch[i].Changes) == 0 {
 			nonTransactional.Inc()
 			nonTransactionalLog.Do(func() {
-				slog.Warn("handoff: non-transactional logical message not routed (use vendorhub.emit, which emits transactionally)",
+				if log == nil {
+					return
+				}
+				log.Warn("handoff: non-transactional logical message not routed (use vendorhub.emit, which emits transactionally)",
 					"lsn", pglogrepl.LSN(batch[i].EndLSN))
 			})
 			continue
@@ -157,7 +160,7 @@ func (h *Handoff) Cursor(ctx context.Context) (uint64, error) {
 	return ReadCursor(ctx, h.pool, h.cfg.Slot)
 }
 
-// Querier is what ReadCursor and WriteCursor need: a pool, a connection or a transaction.
+// Querier is what ReadCursor needs: a pool, a connection or a transaction.
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
@@ -179,50 +182,40 @@ func ReadCursor(ctx context.Context, q Querier, slot string) (uint64, error) {
 	return uint64(lsn), nil
 }
 
-// Result is what a committed hand-off did.
-type Result struct {
-	// Routed are the batch's routed events, for the broadcasters.
-	Routed []route.Routed
-	// Cursor is the cursor value written (GREATEST of the stored one and the requested one).
-	Cursor uint64
-	// Duration is the hand-off's wall time, routing included.
-	Duration time.Duration
-}
-
 // Commit makes batch durable in one transaction: route every event, call every sink, set
 // the cursor to GREATEST(cursor, upTo), commit. upTo must be the EndLSN of the batch's last
 // transaction, or a later position covering only WAL with nothing for vendorhub (idle
-// promotion); an empty batch writes the cursor only. On error nothing is durable.
-func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) (Result, error) {
+// promotion); an empty batch writes the cursor only. On error nothing is durable. It returns
+// the batch's routed events, for Broadcast. *Handoff is a replication.Committer.
+func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error) {
 	start := time.Now()
-	routed := Route(h.cfg.Router, batch)
+	routed := Route(h.cfg.Router, batch, h.cfg.Logger)
 	tx, err := h.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		handoffFailures.WithLabelValues("begin").Inc()
-		return Result{}, fmt.Errorf("handoff: begin: %w", err)
+		return nil, fmt.Errorf("handoff: begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
 	if len(routed) > 0 {
 		for _, s := range h.cfg.Sinks {
 			if err := s.HandOff(ctx, tx, routed); err != nil {
 				handoffFailures.WithLabelValues(s.Name()).Inc()
-				return Result{}, &SinkError{Sink: s.Name(), Err: err}
+				return nil, &SinkError{Sink: s.Name(), Err: err}
 			}
 		}
 	}
-	cursor, err := writeCursor(ctx, tx, h.cfg.Slot, upTo, h.cfg.Instance)
-	if err != nil {
+	if err := writeCursor(ctx, tx, h.cfg.Slot, upTo, h.cfg.Instance); err != nil {
 		handoffFailures.WithLabelValues("cursor").Inc()
-		return Result{}, err
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		handoffFailures.WithLabelValues("commit").Inc()
-		return Result{}, fmt.Errorf("handoff: commit: %w", err)
+		return nil, fmt.Errorf("handoff: commit: %w", err)
 	}
 	d := time.Since(start)
 	handoffDuration.Observe(d.Seconds())
 	handoffBatchTransactions.Observe(float64(len(batch)))
-	return Result{Routed: routed, Cursor: cursor, Duration: d}, nil
+	return routed, nil
 }
 
 // Broadcast hands routed events to every Broadcaster. Call it only after the hand-off that
@@ -236,26 +229,17 @@ func (h *Handoff) Broadcast(events []route.Routed) {
 	}
 }
 
-// WriteCursor sets the cursor of slot to GREATEST(stored, lsn) and returns the stored value.
-// A deposed leader's late write therefore cannot move the cursor back.
-func WriteCursor(ctx context.Context, q Querier, slot string, lsn uint64, instance string) (uint64, error) {
-	return writeCursor(ctx, q, slot, lsn, instance)
-}
-
-func writeCursor(ctx context.Context, q Querier, slot string, lsn uint64, instance string) (uint64, error) {
-	var s string
-	err := q.QueryRow(ctx, `
+// writeCursor sets the cursor of slot to GREATEST(stored, lsn): a deposed leader's late write
+// cannot move the cursor back.
+func writeCursor(ctx context.Context, q pgx.Tx, slot string, lsn uint64, instance string) error {
+	_, err := q.Exec(ctx, `
 insert into vendorhub.replication_cursor as c (slot_name, lsn, updated_by)
 values ($1, $2::text::pg_lsn, $3)
 on conflict (slot_name) do update
   set lsn = greatest(c.lsn, excluded.lsn), updated_at = now(), updated_by = excluded.updated_by
-returning lsn::text`, slot, pglogrepl.LSN(lsn).String(), instance).Scan(&s)
+`, slot, pglogrepl.LSN(lsn).String(), instance)
 	if err != nil {
-		return 0, fmt.Errorf("handoff: write cursor of slot %q: %w", slot, err)
+		return fmt.Errorf("handoff: write cursor of slot %q: %w", slot, err)
 	}
-	got, err := pglogrepl.ParseLSN(s)
-	if err != nil {
-		return 0, fmt.Errorf("handoff: cursor of slot %q: %w", slot, err)
-	}
-	return uint64(got), nil
+	return nil
 }

@@ -47,16 +47,15 @@ func TestCommitWritesJobsAndCursorTogetherAndReplaysCreateNothing(t *testing.T) 
 	client := probeClient(t, db)
 	counting := &handoff.CountingSink{}
 	h, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_test", Instance: "i1",
-		Sinks: []handoff.Sink{counting, &handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}}})
+		Sinks: []handoff.Sink{counting, &handoff.JobSink{Jobs: client}}})
 	require.NoError(t, err)
 
 	batch := []decode.Transaction{tx(0x100, 0x180, "a", "b"), tx(0x200, 0x280, "c")}
-	res, err := h.Commit(ctx, batch, 0x280)
+	routed, err := h.Commit(ctx, batch, 0x280)
 	require.NoError(t, err)
-	require.Equal(t, uint64(0x280), res.Cursor)
-	require.Len(t, res.Routed, 3)
-	require.Equal(t, "100/1", res.Routed[1].Key.String(), "key = commit LSN / index in its transaction")
-	require.Equal(t, "200/0", res.Routed[2].Key.String())
+	require.Len(t, routed, 3)
+	require.Equal(t, "100/1", routed[1].Key.String(), "key = commit LSN / index in its transaction")
+	require.Equal(t, "200/0", routed[2].Key.String())
 
 	// A replay of the same transactions (crash between commit and acknowledgement).
 	_, err = h.Commit(ctx, batch, 0x280)
@@ -86,9 +85,8 @@ func TestCursorNeverMovesBack(t *testing.T) {
 	_, err = h.Commit(ctx, nil, 0x5000)
 	require.NoError(t, err)
 	// A deposed leader's late hand-off proposes an older position.
-	res, err := h.Commit(ctx, []decode.Transaction{tx(0x300, 0x380, "late")}, 0x380)
+	_, err = h.Commit(ctx, []decode.Transaction{tx(0x300, 0x380, "late")}, 0x380)
 	require.NoError(t, err)
-	require.Equal(t, uint64(0x5000), res.Cursor)
 	cursor, err = h.Cursor(ctx)
 	require.NoError(t, err)
 	require.Equal(t, uint64(0x5000), cursor)
@@ -107,7 +105,7 @@ func TestFailingSinkLeavesNothingDurable(t *testing.T) {
 	db := pgtest.NewDB(t)
 	client := probeClient(t, db)
 	h, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_fail",
-		Sinks: []handoff.Sink{&handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}, failingSink{}}})
+		Sinks: []handoff.Sink{&handoff.JobSink{Jobs: client}, failingSink{}}})
 	require.NoError(t, err)
 	_, err = h.Commit(ctx, []decode.Transaction{tx(0x100, 0x180, "x")}, 0x180)
 	var sinkErr *handoff.SinkError
@@ -131,11 +129,11 @@ func TestMalformedEnvelopeIsSkippedNotFatal(t *testing.T) {
 	require.NoError(t, err)
 	bad := tx(0x100, 0x180, "good")
 	bad.Messages = append([]decode.Message{{Prefix: "vendorhub", Transactional: true, Content: []byte(`{not json`)}}, bad.Messages...)
-	res, err := h.Commit(ctx, []decode.Transaction{bad}, 0x180)
+	routed, err := h.Commit(ctx, []decode.Transaction{bad}, 0x180)
 	require.NoError(t, err)
-	require.Len(t, res.Routed, 1)
-	require.Equal(t, "good", res.Routed[0].ID)
-	require.Equal(t, "100/1", res.Routed[0].Key.String(), "the malformed message keeps its index")
+	require.Len(t, routed, 1)
+	require.Equal(t, "good", routed[0].ID)
+	require.Equal(t, "100/1", routed[0].Key.String(), "the malformed message keeps its index")
 }
 
 func TestNewRejectsNilPoolAndNilSink(t *testing.T) {
@@ -174,11 +172,13 @@ func TestNonTransactionalMessageIsNotRouted(t *testing.T) {
 	nontx := tx(0x100, 0x100, "maybe-rolled-back")
 	nontx.XID = 0
 	nontx.Messages[0].Transactional = false
-	res, err := h.Commit(ctx, []decode.Transaction{nontx, tx(0x200, 0x280, "committed")}, 0x280)
+	routed, err := h.Commit(ctx, []decode.Transaction{nontx, tx(0x200, 0x280, "committed")}, 0x280)
 	require.NoError(t, err)
-	require.Len(t, res.Routed, 1)
-	require.Equal(t, "committed", res.Routed[0].ID)
-	require.Equal(t, uint64(0x280), res.Cursor, "the cursor still covers the message's position")
+	require.Len(t, routed, 1)
+	require.Equal(t, "committed", routed[0].ID)
+	cursor, err := h.Cursor(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(0x280), cursor, "the cursor still covers the message's position")
 }
 
 // ids returns n event ids with prefix p.
@@ -206,7 +206,7 @@ func TestLargeBatchesReplayWithoutSecondJob(t *testing.T) {
 	db := pgtest.NewDB(t)
 	client := probeClient(t, db)
 	h, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_copy",
-		Sinks: []handoff.Sink{&handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}}})
+		Sinks: []handoff.Sink{&handoff.JobSink{Jobs: client}}})
 	require.NoError(t, err)
 
 	replays := counterValue(t, "vendorhub_handoff_job_replays_total")
@@ -222,9 +222,9 @@ func TestLargeBatchesReplayWithoutSecondJob(t *testing.T) {
 	require.NoError(t, err, "a whole replay is not an error")
 	// A replay of the first transaction batched with a new one.
 	second := append(first, tx(0x200, 0x280, ids("b", handoff.CopyMinJobs)...))
-	res, err := h.Commit(ctx, second, 0x280)
+	routed, err := h.Commit(ctx, second, 0x280)
 	require.NoError(t, err)
-	require.Len(t, res.Routed, 2*handoff.CopyMinJobs)
+	require.Len(t, routed, 2*handoff.CopyMinJobs)
 	jobs, keys = jobCounts(ctx, t, db)
 	require.Equal(t, 2*handoff.CopyMinJobs, jobs, "the new events got their jobs, the replayed ones no second one")
 	require.Equal(t, 2*handoff.CopyMinJobs, keys)
@@ -248,7 +248,7 @@ func TestConcurrentHandOffsOfTheSameBatchCreateOneJobEach(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	client := probeClient(t, db)
-	jobSink := &handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}
+	jobSink := &handoff.JobSink{Jobs: client}
 	gate := &gateSink{reached: make(chan struct{}), release: make(chan struct{})}
 	deposed, err := handoff.New(db.Pool, handoff.Config{Slot: "ho_race", Instance: "deposed", Sinks: []handoff.Sink{jobSink, gate}})
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/route"
@@ -101,9 +102,14 @@ func (EventJobWorker) Work(context.Context, *river.Job[EventJobArgs]) error { re
 // prove that every event is handed off exactly once; `vendorhub run` adds it when
 // VENDORHUB_HANDOFF_PROBE is set.
 type JobSink struct {
-	// Client returns the River client used for inserts; it is called at hand-off time, so
-	// the client may be created after the sink. Register EventJobWorker on its Workers.
-	Client func() *river.Client[pgx.Tx]
+	// Jobs inserts the jobs: the sidecar's River client, with EventJobWorker on its Workers.
+	Jobs Inserter
+}
+
+// Inserter inserts River jobs inside a transaction; *river.Client[pgx.Tx] is one.
+type Inserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	InsertManyFastTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) (int, error)
 }
 
 // Name implements Sink.
@@ -111,11 +117,7 @@ func (*JobSink) Name() string { return "probe_jobs" }
 
 // HandOff implements Sink.
 func (s *JobSink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error {
-	var client *river.Client[pgx.Tx]
-	if s.Client != nil {
-		client = s.Client()
-	}
-	if client == nil {
+	if s.Jobs == nil {
 		return errors.New("no River client")
 	}
 	params := make([]river.InsertManyParams, 0, len(events))
@@ -129,7 +131,7 @@ func (s *JobSink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 	if len(params) == 0 {
 		return nil
 	}
-	return InsertUniqueJobs(ctx, client, tx, params)
+	return InsertUniqueJobs(ctx, s.Jobs, tx, params)
 }
 
 // CopyMinJobs is the smallest batch InsertUniqueJobs inserts with COPY: below it the two
@@ -144,7 +146,7 @@ const CopyMinJobs = 64
 // savepoint is then rolled back and InsertManyTx inserts the batch, skipping the existing
 // jobs. The unique index decides in every case, so neither a replay nor a deposed leader
 // racing its successor creates a second job.
-func InsertUniqueJobs(ctx context.Context, client *river.Client[pgx.Tx], tx pgx.Tx, params []river.InsertManyParams) error {
+func InsertUniqueJobs(ctx context.Context, client Inserter, tx pgx.Tx, params []river.InsertManyParams) error {
 	if len(params) < CopyMinJobs {
 		_, err := client.InsertManyTx(ctx, tx, params)
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/channel"
 	"github.com/wedsync/vendorhub/internal/deliver"
 	"github.com/wedsync/vendorhub/internal/health"
@@ -60,12 +61,16 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 	resend, err := channel.NewResend(channel.ResendConfig{APIKey: "re_test", From: "vendorhub <n@vendorhub.test>", BaseURL: resendFake.URL()})
 	require.NoError(t, err)
 
-	breakers, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: 2 * time.Second}, nil)
+	breakers, err := breaker.New(breaker.Config{ConsecutiveFailures: 2, OpenTimeout: 2 * time.Second}, nil)
 	require.NoError(t, err)
-	written := make(chan health.Transition, 8)
-	var client *river.Client[pgx.Tx]
+	written := make(chan breaker.Transition, 8)
+	// The River client first, its workers bundle filled below (as sidecar.New does).
+	workers := river.NewWorkers()
+	client, err := jobs.NewClient(db.Pool, jobs.Config{ID: "health-test", Workers: workers, Logger: quiet,
+		Queues: map[string]river.QueueConfig{notify.Queue: {MaxWorkers: 1}}}) // jobs run in insertion order
+	require.NoError(t, err)
 	rec, err := health.NewRecorder(db.Pool, health.RecorderConfig{Instance: "test-instance", Logger: quiet, Retry: 10 * time.Millisecond,
-		AlertWebhook: true, River: func() *river.Client[pgx.Tx] { return client }})
+		AlertWebhook: true, Jobs: client})
 	require.NoError(t, err)
 	rec.Written = written
 	breakers.OnChange(rec.Notify)
@@ -75,17 +80,13 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 	t.Cleanup(func() { stopRec(); <-recDone })
 
 	worker, err := deliver.NewWorker(db.Pool, deliver.Config{
-		Senders:     map[channel.Kind]channel.Sender{channel.Push: breakers.Sender(fcm), channel.Email: breakers.Sender(resend)},
+		Senders:     map[channel.Kind]channel.Sender{channel.Push: channel.WithBreaker(breakers, fcm), channel.Email: channel.WithBreaker(breakers, resend)},
 		MaxAttempts: 1, Logger: quiet}) // a failed attempt gives up and falls back at once
 	require.NoError(t, err)
-	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	alerts, err := health.NewAlertWorker(health.AlertConfig{URL: "http://127.0.0.1:9/alerts"}) // its queue is not worked here
 	require.NoError(t, err)
 	river.AddWorker(workers, alerts)
-	client, err = jobs.NewClient(db.Pool, jobs.Config{ID: "health-test", Workers: workers, Logger: quiet,
-		Queues: map[string]river.QueueConfig{notify.Queue: {MaxWorkers: 1}}}) // jobs run in insertion order
-	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -104,17 +105,17 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 		require.NoError(t, err)
 		return id
 	}
-	waitTransition := func(from, to string) health.Transition {
+	waitTransition := func(from, to string) breaker.Transition {
 		t.Helper()
 		select {
 		case tr := <-written:
-			require.Equal(t, health.ProviderBreaker("fcm"), tr.Breaker)
+			require.Equal(t, breaker.Provider("fcm"), tr.Breaker)
 			require.Equal(t, []string{from, to}, []string{tr.From, tr.To})
 			return tr
 		case <-time.After(30 * time.Second):
 			t.Fatalf("no %s → %s transition recorded", from, to)
 		}
-		return health.Transition{}
+		return breaker.Transition{}
 	}
 	type row struct {
 		Channel, Provider, Status, Code string
@@ -138,7 +139,7 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 	// back to email at once.
 	fcmFake.Always(providerfake.FCMFault(providerfake.FCMUnavailable))
 	ids := []string{notification("Ceremony time changed"), notification("Photos at the lake"), notification("Cake arrives at 14:00")}
-	opened := waitTransition(health.StateClosed, health.StateOpen)
+	opened := waitTransition(breaker.StateClosed, breaker.StateOpen)
 	require.Equal(t, 2, opened.ConsecutiveFailures)
 	require.Contains(t, opened.LastError, "UNAVAILABLE")
 	_, err = resendFake.WaitFor(ctx, 3)
@@ -147,27 +148,27 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 		require.Eventually(t, func() bool { return len(deliveries(id)) == 2 }, 30*time.Second, 10*time.Millisecond)
 		code := "UNAVAILABLE"
 		if i == 2 {
-			code = health.CodeCircuitOpen
+			code = channel.CodeCircuitOpen
 		}
 		require.Equal(t, []row{{"push", "fcm", "failed", code, 1}, {"email", "resend", "sent", "", 1}}, deliveries(id), "notification %d", i)
 	}
 	for _, m := range resendFake.Sent() {
 		require.Equal(t, []string{"ava@example.com"}, m.To)
 	}
-	require.Equal(t, health.StateOpen, breakers.State(health.ProviderBreaker("fcm")))
+	require.Equal(t, breaker.StateOpen, breakers.State(breaker.Provider("fcm")))
 	for _, st := range breakers.Integrations() {
-		if st.Name == health.ProviderBreaker("fcm") {
+		if st.Name == breaker.Provider("fcm") {
 			require.EqualValues(t, 2, st.Calls, "the open breaker did not call FCM for the third notification")
 		}
 	}
 
 	// 2. FCM recovers; after OpenTimeout the breaker lets a probe through and closes.
 	fcmFake.Clear()
-	require.Eventually(t, func() bool { return breakers.State(health.ProviderBreaker("fcm")) == health.StateHalfOpen },
+	require.Eventually(t, func() bool { return breakers.State(breaker.Provider("fcm")) == breaker.StateHalfOpen },
 		10*time.Second, 10*time.Millisecond)
-	waitTransition(health.StateOpen, health.StateHalfOpen)
+	waitTransition(breaker.StateOpen, breaker.StateHalfOpen)
 	third := notification("All vendors confirmed")
-	waitTransition(health.StateHalfOpen, health.StateClosed)
+	waitTransition(breaker.StateHalfOpen, breaker.StateClosed)
 	require.Eventually(t, func() bool { return len(deliveries(third)) == 1 }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, []row{{"push", "fcm", "sent", "", 1}}, deliveries(third))
 	require.Len(t, resendFake.Sent(), 3, "no email once push works again")
@@ -219,10 +220,10 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 
 	// The dashboard's statistics saw the calls.
 	for _, st := range breakers.Integrations() {
-		if st.Name == health.ProviderBreaker("fcm") {
+		if st.Name == breaker.Provider("fcm") {
 			require.EqualValues(t, 3, st.Calls, "two failures and the probe")
 			require.EqualValues(t, 2, st.Failures)
-			require.Equal(t, health.StateClosed, st.Breaker)
+			require.Equal(t, breaker.StateClosed, st.Breaker)
 			require.Zero(t, st.ConsecutiveFailures)
 		}
 	}
@@ -231,62 +232,62 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 // A bad recipient or a rejected payload is not the provider's failure: the breaker stays closed.
 func TestBreakerIgnoresRecipientAndPayloadErrors(t *testing.T) {
 	t.Parallel()
-	b, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 1}, nil)
+	b, err := breaker.New(breaker.Config{ConsecutiveFailures: 1}, nil)
 	require.NoError(t, err)
 	for _, pe := range []*provider.Error{{Provider: "twilio", Unreachable: true}, {Provider: "twilio"},
 		{Provider: "twilio", Retryable: true, RateLimited: true}} {
-		s := b.Sender(fakeSender{err: pe})
+		s := channel.WithBreaker(b, fakeSender{err: pe})
 		_, err := s.Send(context.Background(), channel.Message{})
 		require.Equal(t, pe.Class(), channel.ClassOf(err))
 	}
-	require.Equal(t, health.StateClosed, b.State(health.ProviderBreaker("twilio")))
+	require.Equal(t, breaker.StateClosed, b.State(breaker.Provider("twilio")))
 
 	// A transient failure trips it (ConsecutiveFailures 1); then calls fail fast, unavailable.
-	s := b.Sender(fakeSender{err: &provider.Error{Provider: "twilio", Retryable: true}})
+	s := channel.WithBreaker(b, fakeSender{err: &provider.Error{Provider: "twilio", Retryable: true}})
 	_, err = s.Send(context.Background(), channel.Message{})
 	require.Equal(t, channel.Transient, channel.ClassOf(err))
-	require.Equal(t, health.StateOpen, b.State(health.ProviderBreaker("twilio")))
+	require.Equal(t, breaker.StateOpen, b.State(breaker.Provider("twilio")))
 	calls := 0
-	s = b.Sender(fakeSender{calls: &calls})
+	s = channel.WithBreaker(b, fakeSender{calls: &calls})
 	_, err = s.Send(context.Background(), channel.Message{})
 	require.Equal(t, channel.Unavailable, channel.ClassOf(err))
-	require.ErrorIs(t, err, health.ErrOpen)
+	require.ErrorIs(t, err, breaker.ErrOpen)
 	var ce *provider.Error
 	require.True(t, errors.As(err, &ce))
-	require.Equal(t, health.CodeCircuitOpen, ce.Code)
+	require.Equal(t, channel.CodeCircuitOpen, ce.Code)
 	require.Zero(t, calls)
 }
 
 // Do guards connection calls the same way.
 func TestDoOpensPerConnection(t *testing.T) {
 	t.Parallel()
-	b, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 3}, nil)
+	b, err := breaker.New(breaker.Config{ConsecutiveFailures: 3}, nil)
 	require.NoError(t, err)
-	var got []health.Transition
-	b.OnChange(func(tr health.Transition) { got = append(got, tr) })
+	var got []breaker.Transition
+	b.OnChange(func(tr breaker.Transition) { got = append(got, tr) })
 	boom := errors.New("HTTP 502")
-	name := health.ConnectionBreaker("60000000-0000-4000-8000-000000000002")
+	name := breaker.Connection("60000000-0000-4000-8000-000000000002")
 	for range 3 {
 		require.ErrorIs(t, b.Do(name, func() error { return boom }), boom)
 	}
-	require.ErrorIs(t, b.Do(name, func() error { t.Fatal("called while open"); return nil }), health.ErrOpen)
+	require.ErrorIs(t, b.Do(name, func() error { t.Fatal("called while open"); return nil }), breaker.ErrOpen)
 	require.Len(t, got, 1)
-	require.Equal(t, health.StateOpen, got[0].To)
+	require.Equal(t, breaker.StateOpen, got[0].To)
 	require.Equal(t, 3, got[0].ConsecutiveFailures)
 	require.Equal(t, "HTTP 502", got[0].LastError)
 	// A cancelled call is not counted: another connection's breaker is unaffected too.
-	other := health.ConnectionBreaker("60000000-0000-4000-8000-000000000001")
+	other := breaker.Connection("60000000-0000-4000-8000-000000000001")
 	for range 5 {
 		_ = b.Do(other, func() error { return context.Canceled })
 	}
-	require.Equal(t, health.StateClosed, b.State(other))
+	require.Equal(t, breaker.StateClosed, b.State(other))
 }
 
 func TestBreakerConfigRefusesBadValues(t *testing.T) {
 	t.Parallel()
-	_, err := health.NewBreakers(health.BreakerConfig{FailureRatio: 1.5}, nil)
+	_, err := breaker.New(breaker.Config{FailureRatio: 1.5}, nil)
 	require.ErrorContains(t, err, "FailureRatio")
-	_, err = health.NewBreakers(health.BreakerConfig{OpenTimeout: -time.Second}, nil)
+	_, err = breaker.New(breaker.Config{OpenTimeout: -time.Second}, nil)
 	require.ErrorContains(t, err, "OpenTimeout")
 }
 
@@ -308,23 +309,23 @@ func (f fakeSender) Send(context.Context, channel.Message) (channel.Result, erro
 // until it lets a probe through, so a job can snooze that long.
 func TestDoIfCountsOnlyOutagesAndSaysWhenToRetry(t *testing.T) {
 	t.Parallel()
-	b, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: time.Minute}, nil)
+	b, err := breaker.New(breaker.Config{ConsecutiveFailures: 2, OpenTimeout: time.Minute}, nil)
 	require.NoError(t, err)
-	name := health.EndpointBreaker("70000000-0000-4000-8000-000000000009")
+	name := breaker.Endpoint("70000000-0000-4000-8000-000000000009")
 	limited, down := errors.New("HTTP 429"), errors.New("HTTP 503")
 	isOutage := func(err error) bool { return errors.Is(err, down) }
 	for range 5 {
 		require.ErrorIs(t, b.DoIf(name, func() error { return limited }, isOutage), limited)
 	}
-	require.Equal(t, health.StateClosed, b.State(name), "rate limits are no outage")
+	require.Equal(t, breaker.StateClosed, b.State(name), "rate limits are no outage")
 	for range 2 {
 		require.ErrorIs(t, b.DoIf(name, func() error { return down }, isOutage), down)
 	}
-	require.Equal(t, health.StateOpen, b.State(name))
+	require.Equal(t, breaker.StateOpen, b.State(name))
 	err = b.DoIf(name, func() error { t.Fatal("called while open"); return nil }, isOutage)
-	var open *health.OpenError
+	var open *breaker.OpenError
 	require.ErrorAs(t, err, &open)
-	require.ErrorIs(t, err, health.ErrOpen)
+	require.ErrorIs(t, err, breaker.ErrOpen)
 	require.Equal(t, name, open.Breaker)
 	require.LessOrEqual(t, open.RetryAfter, time.Minute)
 	require.Greater(t, open.RetryAfter, 50*time.Second, "the rest of the open period")

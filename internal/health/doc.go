@@ -13,22 +13,14 @@
 // taken. A consumer that keeps up within one PollInterval therefore reads 0, and a stopped
 // one reads growing numbers, whether or not this process is the one streaming.
 //
-// Breakers holds one circuit breaker (sony/gobreaker) per provider ("provider:fcm"), per
-// integration connection ("connection:<uuid>": its calendar syncs, renewals, token refreshes,
-// Light Blue pushes and outbound catch-hook deliveries) and per plain outbound webhook
-// endpoint ("endpoint:<uuid>"). A breaker opens after a run of failures (or a failure
-// ratio), fails calls fast while open (an *OpenError whose RetryAfter tells the caller's job
-// how long to snooze), lets a probe through after OpenTimeout (half-open) and closes when the
-// probe succeeds. DoIf lets the caller say which errors are outages. Sender wraps a channel.Sender with its provider's breaker:
-// while open, Send fails with channel.Unavailable, which makes the delivery worker fall back
-// to the recipient's next channel without blaming the recipient. Every call is also counted
-// (success rate, latency percentiles, last error, consecutive failures) for the dashboard.
+// The circuit breakers themselves live in package breaker; Recorder makes every state
+// change of theirs durable.
 //
 // Recorder makes every breaker state change durable, once, in one transaction: a
 // vendorhub.breaker_transitions row, a breaker.changed event (vendorhub.emit), an audit row,
 // an in-app notification for each operator (auth users with app_metadata.role "operator")
 // and, when an alert webhook is configured, a River job that posts it (AlertWorker).
-// gobreaker reports changes under its lock, so Breakers hands them to the Recorder through a
+// gobreaker reports changes under its lock, so breaker.Breakers hands them to the Recorder through a
 // buffered channel and never waits for the database.
 //
 // Latency is a handoff.Broadcaster that measures realtime latency: the time from an event's

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/wedsync/vendorhub/internal/breaker"
 )
 
 func newTestMonitor() *Monitor {
@@ -70,9 +72,9 @@ func TestSlotRisk(t *testing.T) {
 
 func TestPercentiles(t *testing.T) {
 	t.Parallel()
-	require.Zero(t, Percentile(nil, 0.5))
-	require.Equal(t, 2.5, Percentile([]float64{1, 2, 3, 4}, 0.5))
-	require.Equal(t, 4.0, Percentile([]float64{1, 2, 3, 4}, 1))
+	require.Zero(t, breaker.Percentile(nil, 0.5))
+	require.Equal(t, 2.5, breaker.Percentile([]float64{1, 2, 3, 4}, 0.5))
+	require.Equal(t, 4.0, breaker.Percentile([]float64{1, 2, 3, 4}, 1))
 	counts := make([]int64, len(LatencyBoundsMillis)+1)
 	require.Zero(t, HistogramPercentile(counts, 0.5))
 	counts[len(counts)-1] = 3 // all above the last bound
@@ -81,7 +83,7 @@ func TestPercentiles(t *testing.T) {
 
 func TestStatsWindow(t *testing.T) {
 	t.Parallel()
-	s := NewStats(4)
+	s := breaker.NewStats(4)
 	for i := range 6 {
 		var err error
 		if i%2 == 1 {

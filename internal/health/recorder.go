@@ -13,8 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/wedsync/vendorhub/internal/audit"
+	"github.com/wedsync/vendorhub/internal/breaker"
 )
 
 // ActionBreakerChanged is the audit action of a breaker state change.
@@ -35,9 +37,9 @@ type RecorderConfig struct {
 	// AlertWebhook enqueues an AlertArgs job per transition (worked by AlertWorker) when
 	// set. Defaults to false.
 	AlertWebhook bool
-	// River returns the client that inserts alert jobs (nil: none inserted). Called at run
-	// time. Defaults to nil.
-	River func() *river.Client[pgx.Tx]
+	// Jobs inserts the alert jobs (the sidecar's River client). Defaults to nil: none
+	// inserted.
+	Jobs Inserter
 	// Queue bounds the transitions waiting to be written; beyond it they are dropped and
 	// counted. Defaults to RecorderQueueDefault (256).
 	Queue int
@@ -52,13 +54,18 @@ type RecorderConfig struct {
 	Logger *slog.Logger
 }
 
+// Inserter inserts a River job inside a transaction; *river.Client[pgx.Tx] is one.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
 // Recorder writes breaker transitions durably (see Record), in order, from one goroutine.
 type Recorder struct {
 	pool *pgxpool.Pool
 	cfg  RecorderConfig
-	ch   chan Transition
+	ch   chan breaker.Transition
 	// Written, when set, receives each transition once it committed (tests).
-	Written chan<- Transition
+	Written chan<- breaker.Transition
 }
 
 // NewRecorder returns a Recorder writing through pool.
@@ -72,11 +79,11 @@ func NewRecorder(pool *pgxpool.Pool, cfg RecorderConfig) (*Recorder, error) {
 	if pool == nil || cfg.Instance == "" {
 		return nil, errors.New("health: NewRecorder needs a pool and RecorderConfig.Instance")
 	}
-	return &Recorder{pool: pool, cfg: cfg, ch: make(chan Transition, cfg.Queue)}, nil
+	return &Recorder{pool: pool, cfg: cfg, ch: make(chan breaker.Transition, cfg.Queue)}, nil
 }
 
 // Notify queues t without blocking (Breakers.OnChange).
-func (r *Recorder) Notify(t Transition) {
+func (r *Recorder) Notify(t breaker.Transition) {
 	select {
 	case r.ch <- t:
 	default:
@@ -134,7 +141,7 @@ func (r *Recorder) drain() {
 	}
 }
 
-func (r *Recorder) write(ctx context.Context, t Transition) error {
+func (r *Recorder) write(ctx context.Context, t breaker.Transition) error {
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -144,8 +151,8 @@ func (r *Recorder) write(ctx context.Context, t Transition) error {
 	if err != nil {
 		return err
 	}
-	if r.cfg.AlertWebhook && r.cfg.River != nil {
-		if c := r.cfg.River(); c != nil {
+	if r.cfg.AlertWebhook && r.cfg.Jobs != nil {
+		if c := r.cfg.Jobs; c != nil {
 			if _, err := c.InsertTx(ctx, tx, AlertArgs{TransitionID: id, Breaker: t.Breaker, From: t.From, To: t.To,
 				At: t.At, Instance: r.cfg.Instance, ConsecutiveFailures: t.ConsecutiveFailures, LastError: t.LastError}, nil); err != nil {
 				return fmt.Errorf("health: alert job: %w", err)
@@ -164,7 +171,7 @@ func (r *Recorder) write(ctx context.Context, t Transition) error {
 // Record writes t inside tx: its vendorhub.breaker_transitions row, its breaker.changed
 // event, its audit row and an in-app notification for every operator. It returns the
 // transition's id.
-func Record(ctx context.Context, tx pgx.Tx, instance string, t Transition) (string, error) {
+func Record(ctx context.Context, tx pgx.Tx, instance string, t breaker.Transition) (string, error) {
 	data, err := json.Marshal(map[string]any{
 		"breaker": t.Breaker, "kind": breakerKind(t.Breaker), "target": breakerTarget(t.Breaker),
 		"from": t.From, "to": t.To, "consecutive_failures": t.ConsecutiveFailures,
@@ -205,7 +212,7 @@ on conflict (user_id, event_key) do nothing`, title, body, data, id); err != nil
 }
 
 // alertText is the operators' notification of t.
-func alertText(t Transition) (string, string) {
+func alertText(t breaker.Transition) (string, string) {
 	what := breakerTarget(t.Breaker)
 	switch breakerKind(t.Breaker) {
 	case "connection":
@@ -215,15 +222,15 @@ func alertText(t Transition) (string, string) {
 	}
 	var title string
 	switch t.To {
-	case StateOpen:
+	case breaker.StateOpen:
 		title = fmt.Sprintf("%s is failing: circuit opened", what)
-	case StateHalfOpen:
+	case breaker.StateHalfOpen:
 		title = fmt.Sprintf("%s: probing after an outage", what)
 	default:
 		title = fmt.Sprintf("%s recovered: circuit closed", what)
 	}
 	body := fmt.Sprintf("Breaker %s went from %s to %s.", t.Breaker, t.From, t.To)
-	if t.To == StateOpen && t.LastError != "" {
+	if t.To == breaker.StateOpen && t.LastError != "" {
 		body += " Last error: " + clip(t.LastError, 300)
 	}
 	return clip(title, 200), body
@@ -237,4 +244,15 @@ func breakerKind(name string) string {
 func breakerTarget(name string) string {
 	_, t, _ := strings.Cut(name, ":")
 	return t
+}
+
+// clip cuts s to at most n bytes on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && (s[n]&0xC0) == 0x80 {
+		n--
+	}
+	return s[:n]
 }

@@ -13,7 +13,7 @@ import (
 // LimitDefault is a provider's default request rate (per second) and BurstDefault its burst.
 const (
 	LimitDefault rate.Limit = 10
-	BurstDefault            = 10
+	BurstDefault int        = 10
 	// MaxWaitDefault is the longest Limits.Wait blocks before giving the job back to be snoozed.
 	MaxWaitDefault = 2 * time.Second
 )

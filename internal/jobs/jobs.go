@@ -1,7 +1,7 @@
 // Package jobs sets up vendorhub's River client: one per sidecar process, on the schema
 // "river" of the application database, so durable routes are inserted in the same
-// transaction as the replication cursor. Stages register their workers on the shared
-// *river.Workers held by package sidecar; any instance works any job.
+// transaction as the replication cursor. Stages add their workers to the one *river.Workers
+// the sidecar passes in (before the client starts); any instance works any job.
 //
 // River's tables come from the migration supabase/migrations/20261125000200_river.sql,
 // generated from River's own migrations by MigrationSQL (see the golden test).
@@ -37,6 +37,9 @@ type Config struct {
 	// Queues are the queues this process works, by name. Defaults to none: an insert-only
 	// client (jobs are still inserted, and worked by any instance that works the queue).
 	Queues map[string]river.QueueConfig
+	// PeriodicJobs are River's periodic jobs (River's own scheduler, run by its leader).
+	// Defaults to none.
+	PeriodicJobs []*river.PeriodicJob
 	// Logger receives River's logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// RescueStuckJobsAfter is how long a running job may go without finishing before another
@@ -79,6 +82,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return nil, fmt.Errorf("jobs: queues %s configured without workers", strings.Join(slices.Sorted(maps.Keys(cfg.Queues)), ", "))
 		}
 		rc.Queues = cfg.Queues
+		rc.PeriodicJobs = cfg.PeriodicJobs
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {

@@ -3,7 +3,7 @@ package notify
 import (
 	"github.com/riverqueue/river"
 
-	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/channel/kind"
 )
 
 // Queue is the River queue of notification jobs (delivery and digests), so a slow provider
@@ -19,9 +19,9 @@ type DeliverArgs struct {
 	// UserID is its recipient.
 	UserID string `json:"user_id"`
 	// Channel is the channel of this job.
-	Channel channel.Kind `json:"channel"`
+	Channel kind.Kind `json:"channel"`
 	// Rest holds the channels to fall back to, in order.
-	Rest []channel.Kind `json:"rest,omitempty"`
+	Rest []kind.Kind `json:"rest,omitempty"`
 	// Critical marks a category that ignores quiet hours.
 	Critical bool `json:"critical,omitempty"`
 }

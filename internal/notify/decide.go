@@ -3,7 +3,7 @@ package notify
 import (
 	"time"
 
-	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/channel/kind"
 )
 
 // Categories. The SQL domain public.notification_category holds the same list.
@@ -32,7 +32,7 @@ func KnownCategory(category string) bool {
 }
 
 // Order is the fallback order of the remote channels.
-var Order = []channel.Kind{channel.Push, channel.Email, channel.SMS}
+var Order = []kind.Kind{kind.Push, kind.Email, kind.SMS}
 
 // InApp names the in-app channel in preferences.
 const InApp = "in_app"
@@ -50,7 +50,7 @@ type Recipient struct {
 	// Reachable says, per channel, whether the user can be reached there now: a live
 	// device (push), an address that has not bounced (email), a number neither opted out
 	// nor invalid (sms).
-	Reachable map[channel.Kind]bool
+	Reachable map[kind.Kind]bool
 	// Prefs holds the user's switches, keyed by category + "/" + channel; a missing key
 	// means the default.
 	Prefs map[string]bool
@@ -62,7 +62,7 @@ func (r *Recipient) enabled(category, ch string) bool {
 	if v, ok := r.Prefs[category+"/"+ch]; ok {
 		return v
 	}
-	return ch != string(channel.SMS)
+	return ch != string(kind.SMS)
 }
 
 // Plan is the decision for one recipient of one notification.
@@ -73,7 +73,7 @@ type Plan struct {
 	// Critical is set for categories that cannot be muted.
 	Critical bool
 	// Chain holds the remote channels to try, first to last; empty means in-app only.
-	Chain []channel.Kind
+	Chain []kind.Kind
 	// NotBefore, when non-zero, defers the first channel to the end of the quiet window.
 	NotBefore time.Time
 }
@@ -99,7 +99,7 @@ func Decide(r *Recipient, category string, now time.Time) Plan {
 }
 
 // Deferrable reports whether quiet hours hold ch back: push and SMS interrupt, email does not.
-func Deferrable(ch channel.Kind) bool { return ch == channel.Push || ch == channel.SMS }
+func Deferrable(ch kind.Kind) bool { return ch == kind.Push || ch == kind.SMS }
 
 // QuietUntil reports whether now falls in r's quiet window and, if so, when the window
 // ends: the next local wall-clock QuietEnd in r's time zone. Wall-clock arithmetic makes it

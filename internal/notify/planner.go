@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/riverqueue/river"
 
-	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/channel/kind"
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/route"
 )
@@ -42,7 +42,7 @@ type Config struct {
 	MaxWait time.Duration
 	// Providers names the provider of each channel, written into the 'deferred' delivery
 	// rows the planner creates. Defaults to fcm, resend and twilio.
-	Providers map[channel.Kind]string
+	Providers map[kind.Kind]string
 	// Now is the digest worker's clock. Defaults to time.Now. (The planner itself uses each
 	// event's commit time, so a replay decides the same way.)
 	Now func() time.Time
@@ -56,7 +56,7 @@ func (c Config) WithDefaults() Config {
 	c.Inactivity = cmp.Or(c.Inactivity, InactivityDefault)
 	c.MaxWait = cmp.Or(c.MaxWait, MaxWaitDefault)
 	if c.Providers == nil {
-		c.Providers = map[channel.Kind]string{channel.Push: "fcm", channel.Email: "resend", channel.SMS: "twilio"}
+		c.Providers = map[kind.Kind]string{kind.Push: "fcm", kind.Email: "resend", kind.SMS: "twilio"}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wedsync/vendorhub/internal/channel"
+	"github.com/wedsync/vendorhub/internal/channel/kind"
 	"github.com/wedsync/vendorhub/internal/event"
 )
 
@@ -173,7 +173,7 @@ left join (select p.user_id, jsonb_object_agg(p.category || '/' || p.channel, p.
 		if qs >= 0 && qe >= 0 && qs != qe {
 			r.QuietStart, r.QuietEnd, r.HasQuiet = int(qs), int(qe), true
 		}
-		r.Reachable = map[channel.Kind]bool{channel.Push: push, channel.Email: email, channel.SMS: sms}
+		r.Reachable = map[kind.Kind]bool{kind.Push: push, kind.Email: email, kind.SMS: sms}
 		if err := json.Unmarshal(prefs, &r.Prefs); err != nil {
 			return nil, fmt.Errorf("notify: preferences of %s: %w", r.UserID, err)
 		}

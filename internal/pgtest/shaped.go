@@ -163,7 +163,8 @@ func createShaped(ctx context.Context, tmpl, base string) (*DB, func() error, er
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := ownDatabase(ctx, admin, db.Name); err == nil {
+	err = ownDatabase(ctx, admin, db.Name)
+	if err == nil {
 		err = execOn(ctx, c.URL(db.Name), partitionsSQL)
 	}
 	if err != nil {

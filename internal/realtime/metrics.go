@@ -24,10 +24,6 @@ var (
 		Name: "vendorhub_realtime_dropped_total",
 		Help: "Broadcast messages dropped, by reason.",
 	}, []string{"reason"})
-	metricOversized = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "vendorhub_realtime_oversized_total",
-		Help: "Broadcast payloads replaced by a small refetch message because they exceeded the size limit.",
-	})
 	metricRateLimited = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "vendorhub_realtime_rate_limited_total",
 		Help: "429 answers from the Realtime broadcast API.",

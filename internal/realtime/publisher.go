@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wedsync/vendorhub/internal/provider"
+	"github.com/wedsync/vendorhub/internal/realtime/broadcast"
 	"github.com/wedsync/vendorhub/internal/route"
 )
 
@@ -315,13 +316,13 @@ func (p *Publisher) sendSmaller(ctx context.Context, batch []Message, depth int)
 		return
 	}
 	m := batch[0]
-	small, err := refetchPayload(m)
+	small, err := broadcast.RefetchPayload(m)
 	if err != nil || depth >= 32 || string(small) == string(m.Payload) {
 		p.drop(DropOversized, len(batch))
 		return
 	}
 	p.oversized.Add(1)
-	metricOversized.Inc()
+	broadcast.CountOversized()
 	m.Payload = small
 	p.send(ctx, []Message{m}, 32)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/jobs"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/replication"
+	"github.com/wedsync/vendorhub/internal/route"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -42,7 +43,7 @@ type recorder struct {
 	commits chan struct{}
 }
 
-func (r *recorder) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) (handoff.Result, error) {
+func (r *recorder) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error) {
 	res, err := r.Handoff.Commit(ctx, batch, upTo)
 	if err == nil {
 		r.mu.Lock()
@@ -98,7 +99,7 @@ func startPipeline(t *testing.T, db *pgtest.DB, o pipelineOpts) *pipeline {
 	require.NoError(t, err)
 	counting := &handoff.CountingSink{}
 	ho, err := handoff.New(db.Pool, handoff.Config{Slot: o.slot, Instance: t.Name(),
-		Sinks: []handoff.Sink{counting, &handoff.JobSink{Client: func() *river.Client[pgx.Tx] { return client }}}})
+		Sinks: []handoff.Sink{counting, &handoff.JobSink{Jobs: client}}})
 	require.NoError(t, err)
 	rec := &recorder{Handoff: ho, commits: make(chan struct{}, 1)}
 

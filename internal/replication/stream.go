@@ -20,18 +20,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wedsync/vendorhub/internal/decode"
-	"github.com/wedsync/vendorhub/internal/handoff"
 	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/route"
 )
 
-// Committer makes batches durable: *handoff.Handoff, or a stub in benchmarks.
+// Committer makes batches durable: the sidecar's hand-off, or a stub in benchmarks. It is
+// defined here, in the consumer's terms, so replication depends on no implementation.
 type Committer interface {
 	// Cursor returns the stored cursor, 0 when there is none.
 	Cursor(ctx context.Context) (uint64, error)
 	// Commit makes batch durable and sets the cursor to GREATEST(cursor, upTo) in one
 	// transaction; an empty batch writes the cursor only.
-	Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) (handoff.Result, error)
+	// It returns the batch's routed events, which the Stream then passes to Broadcast.
+	Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error)
 	// Broadcast hands routed events to the best-effort broadcasters; it must not block.
 	Broadcast(events []route.Routed)
 }
@@ -240,11 +241,13 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 			s.log.Warn("replication: slot was recreated; WAL between the cursor and its consistent point is not streamed",
 				"cursor", pglogrepl.LSN(cursor), "consistent_point", pglogrepl.LSN(created))
 		}
-		res, err := s.committer.Commit(ctx, nil, created)
-		if err != nil {
+		if _, err := s.committer.Commit(ctx, nil, created); err != nil {
 			return false, &HandoffError{Err: err}
 		}
-		cursor = res.Cursor
+		// The stored cursor is GREATEST(stored, created): read it back.
+		if cursor, err = s.committer.Cursor(ctx); err != nil {
+			return false, &HandoffError{Err: err}
+		}
 	}
 	if err := s.start(ctx, conn, cursor, prevPID); err != nil {
 		return false, err
@@ -532,7 +535,7 @@ func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<-
 
 // committed records a committed hand-off: frontier (then acknowledged by the reader),
 // metrics, then the best-effort broadcast.
-func (s *Stream) committed(batch []decode.Transaction, upTo uint64, res handoff.Result) {
+func (s *Stream) committed(batch []decode.Transaction, upTo uint64, routed []route.Routed) {
 	s.advanceFrontier(upTo)
 	if n := len(batch); n > 0 {
 		lagSeconds.Set(time.Since(batch[n-1].CommitTime).Seconds())
@@ -545,13 +548,13 @@ func (s *Stream) committed(batch []decode.Transaction, upTo uint64, res handoff.
 		lagBytes.Set(0)
 	}
 	// One counter update per run of events of the same type.
-	for i := 0; i < len(res.Routed); {
-		t, n := res.Routed[i].Type, 1
-		for i+n < len(res.Routed) && res.Routed[i+n].Type == t {
+	for i := 0; i < len(routed); {
+		t, n := routed[i].Type, 1
+		for i+n < len(routed) && routed[i+n].Type == t {
 			n++
 		}
 		eventsTotal.WithLabelValues(string(t)).Add(float64(n))
 		i += n
 	}
-	s.committer.Broadcast(res.Routed)
+	s.committer.Broadcast(routed)
 }

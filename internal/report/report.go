@@ -28,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/health"
 )
 
@@ -376,7 +377,7 @@ select distinct provider from public.deliveries where created_at >= $1 and creat
 	}
 	var id, kind, display, status string
 	if _, err = pgx.ForEachRow(rows, []any{&id, &kind, &display, &status}, func() error {
-		u := get(health.ConnectionBreaker(id))
+		u := get(breaker.Connection(id))
 		u.Name, u.Status = display+" ("+kind+")", status
 		return nil
 	}); err != nil {
@@ -424,7 +425,7 @@ func downIntervals(ts []transition, from, to time.Time) []interval {
 		if at.Before(from) {
 			at = from
 		}
-		if t.to == health.StateClosed {
+		if t.to == breaker.StateClosed {
 			if downSince != nil {
 				out = append(out, interval{*downSince, at})
 				downSince = nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/report"
@@ -48,7 +49,7 @@ func TestReportOfTheSeedMatchesItsDeliveries(t *testing.T) {
 	}
 	require.Contains(t, names, "provider:fcm")
 	require.Contains(t, names, "provider:resend")
-	require.Contains(t, names, health.ConnectionBreaker("60000000-0000-4000-8000-000000000001"))
+	require.Contains(t, names, breaker.Connection("60000000-0000-4000-8000-000000000001"))
 	require.Len(t, names, 2+5)
 	require.Equal(t, ptr(1.0), r.OverallHealth)
 

@@ -41,12 +41,11 @@ func (e *EventError) Unwrap() error { return e.Err }
 // so a key never shifts), with NonTransactionalIndex set for a non-transactional message.
 // Messages with another prefix and row changes are ignored (see the package comment).
 // A malformed envelope is returned in errs (as *EventError), counted in
-// vendorhub_route_unknown_events_total{type="malformed"} and logged with slog.Default (key
-// and reason, never the content; the first 10, then at most one a second); it never stops
-// the others.
+// vendorhub_route_unknown_events_total{type="malformed"}, not logged (the caller has errs);
+// it never stops the others.
 func Events(tx decode.Transaction) (events []event.Event, errs []error) {
 	eachMessage(tx, func(key event.Key, content []byte) {
-		env, err := parse(key, content)
+		env, err := parse(key, content, nil)
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -60,14 +59,15 @@ func Events(tx decode.Transaction) (events []event.Event, errs []error) {
 }
 
 // AppendRouted appends the routed events of tx to dst, in WAL order: Route of each of
-// Events(tx), built in place. Malformed envelopes are counted and logged as by Events, and
-// skipped.
+// Events(tx), built in place. Malformed envelopes are counted as by Events, logged with the
+// router's logger (key and reason, never the content; the first 10, then at most one a
+// second), and skipped.
 func (r *Router) AppendRouted(dst []Routed, tx decode.Transaction) []Routed {
 	eachMessage(tx, func(key event.Key, content []byte) {
 		dst = append(dst, Routed{Event: event.Event{Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN}})
 		out := &dst[len(dst)-1]
 		var err error
-		if out.Envelope, err = parse(key, content); err != nil {
+		if out.Envelope, err = parse(key, content, r.log); err != nil {
 			*out = Routed{}
 			dst = dst[:len(dst)-1]
 			return
@@ -95,14 +95,17 @@ func eachMessage(tx decode.Transaction, f func(key event.Key, content []byte)) {
 	}
 }
 
-// parse parses the envelope of the event keyed key; a malformed one is counted, logged and
-// returned as an *EventError.
-func parse(key event.Key, content []byte) (event.Envelope, error) {
+// parse parses the envelope of the event keyed key; a malformed one is counted, logged on log
+// (when not nil) and returned as an *EventError.
+func parse(key event.Key, content []byte, log *slog.Logger) (event.Envelope, error) {
 	env, err := event.Parse(content)
 	if err != nil {
 		unknownEvents.WithLabelValues(malformedLabel).Inc()
+		if log == nil {
+			return event.Envelope{}, &EventError{Key: key, Err: err}
+		}
 		malformedLog.Do(func() {
-			slog.Warn("route: malformed event envelope skipped", "key", key.String(), "err", err)
+			log.Warn("route: malformed event envelope skipped", "key", key.String(), "err", err)
 		})
 		return event.Envelope{}, &EventError{Key: key, Err: err}
 	}

@@ -89,7 +89,7 @@ func TestDefaultRules(t *testing.T) {
 		{typ: event.MessageRead, topics: []string{conv}},
 		{typ: event.VendorStatusChanged, topics: []string{wedding, vendor}, category: "status_change", integrations: []string{"webhook.outbound", "crm.push"}},
 		{typ: event.AvailabilityChanged, topics: []string{vendor}, category: "availability"},
-		{typ: event.BookingUpdated, topics: []string{vendor, couple}, category: "booking", integrations: []string{"webhook.outbound", "availability.check"}},
+		{typ: event.BookingUpdated, topics: []string{vendor, couple}, category: "booking", integrations: []string{"webhook.outbound"}},
 		{typ: event.ConnectionChanged, topics: []string{vendor}},
 		{typ: event.WebhookReceived, integrations: []string{"inbox.process"}},
 		{typ: event.NotificationCreated, topics: []string{user}},

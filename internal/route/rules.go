@@ -4,10 +4,9 @@ import "github.com/wedsync/vendorhub/internal/event"
 
 // Integration job kinds named by the rules.
 const (
-	IntegrationWebhookOutbound   = "webhook.outbound"   // signed POST to the vendor's subscribed endpoints
-	IntegrationCRMPush           = "crm.push"           // push a status change to the vendor's CRM
-	IntegrationAvailabilityCheck = "availability.check" // re-check the vendor's calendar for conflicts
-	IntegrationInboxProcess      = "inbox.process"      // process a verified inbound webhook
+	IntegrationWebhookOutbound = "webhook.outbound" // signed POST to the vendor's subscribed endpoints
+	IntegrationCRMPush         = "crm.push"         // push a status change to the vendor's CRM
+	IntegrationInboxProcess    = "inbox.process"    // process a verified inbound webhook
 )
 
 // Notification categories named by the rules (users set preferences per category).
@@ -42,7 +41,7 @@ var DefaultRules = []Rule{
 	// availability_blocks: the vendor's members.
 	{Type: event.AvailabilityChanged, Topics: []string{"vendor:{vendor_id}"}, Category: CategoryAvailability},
 	// bookings: the vendor's members and the wedding's couple, not the wedding's other vendors.
-	{Type: event.BookingUpdated, Topics: []string{"vendor:{vendor_id}", "couple:{wedding_id}"}, Category: CategoryBooking, Integrations: []string{IntegrationWebhookOutbound, IntegrationAvailabilityCheck}},
+	{Type: event.BookingUpdated, Topics: []string{"vendor:{vendor_id}", "couple:{wedding_id}"}, Category: CategoryBooking, Integrations: []string{IntegrationWebhookOutbound}},
 	// integration_connections: the vendor's members.
 	{Type: event.ConnectionChanged, Topics: []string{"vendor:{vendor_id}"}},
 	{Type: event.WebhookReceived, Integrations: []string{IntegrationInboxProcess}},

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
 	"strings"
@@ -280,9 +279,6 @@ type graphNotifications struct {
 		LifecycleEvent         string     `json:"lifecycleEvent"`
 	} `json:"value"`
 }
-
-// errNoNotifications: a Graph body without notifications cannot be verified.
-var errNoNotifications = errors.New("no notifications")
 
 // verifyGraph checks clientState on every notification of the batch. The JSON is parsed before
 // the check because the secret is inside it; an unparsable body fails as a missing clientState.

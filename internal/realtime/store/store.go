@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/wedsync/vendorhub/internal/realtime"
+	"github.com/wedsync/vendorhub/internal/realtime/broadcast"
 	"github.com/wedsync/vendorhub/internal/route"
 )
 
@@ -59,7 +59,7 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 	if s.MaxPayloadBytes < 1 {
 		return errors.New("realtime store: MaxPayloadBytes is not set")
 	}
-	msgs, errs := realtime.Messages(events)
+	msgs, errs := broadcast.Messages(events)
 	if len(errs) > 0 {
 		return fmt.Errorf("realtime store: %w", errors.Join(errs...))
 	}
@@ -71,7 +71,7 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 	names := make([]string, len(msgs))
 	payloads := make([]string, len(msgs))
 	for i := range msgs {
-		realtime.FitPayload(&msgs[i], s.MaxPayloadBytes)
+		broadcast.FitPayload(&msgs[i], s.MaxPayloadBytes)
 		keys[i], topics[i], names[i], payloads[i] = msgs[i].Key, msgs[i].Topic, msgs[i].Event, string(msgs[i].Payload)
 	}
 	if _, err := tx.Exec(ctx, insertSQL, keys, topics, names, payloads); err != nil {

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/wedsync/vendorhub/internal/health"
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/netguard"
 )
 
@@ -54,11 +54,11 @@ type Config struct {
 	// AllowPrivateNetworks, the private-address check.
 	HTTPClient *http.Client
 	// Breakers guards each endpoint's attempts with a circuit breaker: the breaker of the
-	// endpoint's integration connection (health.ConnectionBreaker) when it has one, else the
-	// endpoint's own (health.EndpointBreaker). Transport errors, timeouts, 408 and 5xx count
+	// endpoint's integration connection (breaker.Connection) when it has one, else the
+	// endpoint's own (breaker.Endpoint). Transport errors, timeouts, 408 and 5xx count
 	// against it; while it is open, delivery jobs snooze without an attempt. Defaults to nil:
 	// no breakers.
-	Breakers *health.Breakers
+	Breakers *breaker.Breakers
 	// Now is the clock for signatures, retries and disabling. Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives operational errors. Defaults to slog.Default().

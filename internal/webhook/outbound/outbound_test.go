@@ -25,8 +25,8 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/event"
-	"github.com/wedsync/vendorhub/internal/health"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 	"github.com/wedsync/vendorhub/internal/providerfake"
 	"github.com/wedsync/vendorhub/internal/route"
@@ -573,21 +573,21 @@ func TestFailingEndpointOpensItsBreakerOthersKeepReceiving(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	const openTimeout = 2 * time.Second
-	breakers, err := health.NewBreakers(health.BreakerConfig{ConsecutiveFailures: 2, OpenTimeout: openTimeout}, nil)
+	breakers, err := breaker.New(breaker.Config{ConsecutiveFailures: 2, OpenTimeout: openTimeout}, nil)
 	require.NoError(t, err)
-	changes := make(chan health.Transition, 16)
-	breakers.OnChange(func(tr health.Transition) { changes <- tr })
-	transition := func(from, to string) health.Transition {
+	changes := make(chan breaker.Transition, 16)
+	breakers.OnChange(func(tr breaker.Transition) { changes <- tr })
+	transition := func(from, to string) breaker.Transition {
 		t.Helper()
 		select {
 		case tr := <-changes:
-			require.Equal(t, health.EndpointBreaker(b.endpoint), tr.Breaker)
+			require.Equal(t, breaker.Endpoint(b.endpoint), tr.Breaker)
 			require.Equal(t, []string{from, to}, []string{tr.From, tr.To})
 			return tr
 		case <-time.After(30 * time.Second):
 			t.Fatalf("no %s → %s transition", from, to)
 		}
-		return health.Transition{}
+		return breaker.Transition{}
 	}
 
 	// A second endpoint of the vendor, on its own receiver.
@@ -610,7 +610,7 @@ func TestFailingEndpointOpensItsBreakerOthersKeepReceiving(t *testing.T) {
 
 	first := b.statusChanged()
 	b.handOff(t, client, first)
-	opened := transition(health.StateClosed, health.StateOpen)
+	opened := transition(breaker.StateClosed, breaker.StateOpen)
 	require.Equal(t, 2, opened.ConsecutiveFailures)
 	require.Eventually(t, func() bool {
 		var next *time.Time
@@ -628,12 +628,12 @@ func TestFailingEndpointOpensItsBreakerOthersKeepReceiving(t *testing.T) {
 	require.Eventually(t, func() bool { return len(other.Accepted()) == 2 }, 20*time.Second, 10*time.Millisecond)
 	require.Equal(t, map[string]int{outbound.MessageID(first.Key): 1, outbound.MessageID(second.Key): 1}, other.Accepted())
 	require.Len(t, b.receiver.Received(), 2)
-	require.Equal(t, health.StateClosed, breakers.State(health.EndpointBreaker(otherEndpoint)))
+	require.Equal(t, breaker.StateClosed, breakers.State(breaker.Endpoint(otherEndpoint)))
 
 	// Recovery: a probe closes the breaker and both put-off deliveries go out.
 	b.receiver.Clear()
-	transition(health.StateOpen, health.StateHalfOpen)
-	transition(health.StateHalfOpen, health.StateClosed)
+	transition(breaker.StateOpen, breaker.StateHalfOpen)
+	transition(breaker.StateHalfOpen, breaker.StateClosed)
 	require.Eventually(t, func() bool {
 		return b.count(t, `select count(*) from public.webhook_deliveries where endpoint_id = $1 and status = 'succeeded'`, b.endpoint) == 2
 	}, 20*time.Second, 10*time.Millisecond)

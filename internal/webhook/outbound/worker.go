@@ -15,7 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/wedsync/vendorhub/internal/audit"
-	"github.com/wedsync/vendorhub/internal/health"
+	"github.com/wedsync/vendorhub/internal/breaker"
 	"github.com/wedsync/vendorhub/internal/netguard"
 	"github.com/wedsync/vendorhub/internal/provider"
 	"github.com/wedsync/vendorhub/internal/secret"
@@ -77,9 +77,9 @@ type delivery struct {
 // breaker names the circuit breaker of d's endpoint: its integration connection's, if any.
 func (d delivery) breaker() string {
 	if d.connectionID != nil {
-		return health.ConnectionBreaker(*d.connectionID)
+		return breaker.Connection(*d.connectionID)
 	}
-	return health.EndpointBreaker(d.endpointID)
+	return breaker.Endpoint(d.endpointID)
 }
 
 // errOutage carries an attempt's outage to the breaker.
@@ -135,7 +135,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	} else {
 		err = w.cfg.Breakers.DoIf(d.breaker(), attemptFn, func(err error) bool { return errors.Is(err, errOutage) })
 	}
-	var open *health.OpenError
+	var open *breaker.OpenError
 	switch {
 	case errors.As(err, &open):
 		return w.snooze(ctx, d, open)
@@ -211,7 +211,7 @@ func (w *Worker) record(ctx context.Context, d delivery, v Verdict, attempt, sta
 
 // snooze puts the delivery off while its endpoint's breaker is open: no attempt is made or
 // counted (River gives the job's attempt back), and the delivery shows when it will be tried.
-func (w *Worker) snooze(ctx context.Context, d delivery, open *health.OpenError) error {
+func (w *Worker) snooze(ctx context.Context, d delivery, open *breaker.OpenError) error {
 	wait := provider.Jitter(max(open.RetryAfter, time.Second)) // spread the snoozed jobs of one endpoint
 	if _, err := w.pool.Exec(ctx, `update public.webhook_deliveries set next_attempt_at = $2,
 		last_error = 'circuit breaker open: the endpoint has been failing' where id = $1 and status = 'pending'`,

@@ -1,8 +1,9 @@
-package health
+package breaker
 
 import (
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -66,7 +67,10 @@ func (s *Stats) Observe(name string, d time.Duration, err error) {
 	if err != nil {
 		in.failures++
 		in.streak++
-		in.lastErr = clip(err.Error(), 500)
+		in.lastErr = err.Error()
+		if len(in.lastErr) > 500 {
+			in.lastErr = strings.ToValidUTF8(in.lastErr[:500], "")
+		}
 		in.lastErrAt = now
 	} else {
 		in.streak = 0
@@ -177,15 +181,4 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// clip cuts s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 {
-		n--
-	}
-	return s[:n]
 }

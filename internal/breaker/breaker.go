@@ -1,4 +1,8 @@
-package health
+// Package breaker holds the circuit breakers of providers and integration connections
+// (sony/gobreaker), one per name, created on first use, with the call statistics the
+// dashboard shows. It knows nothing of what it protects: callers say which errors are
+// outages (DoIf), and channel.WithBreaker adapts a notification sender.
+package breaker
 
 import (
 	"cmp"
@@ -12,12 +16,9 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
-
-	"github.com/wedsync/vendorhub/internal/channel"
-	"github.com/wedsync/vendorhub/internal/provider"
 )
 
-// Defaults of BreakerConfig.
+// Defaults of Config.
 const (
 	ConsecutiveFailuresDefault = 5
 	FailureRatioDefault        = 0.5
@@ -34,7 +35,8 @@ const (
 	StateOpen     = "open"
 )
 
-// CodeCircuitOpen is the provider.Error code of a send refused by an open breaker.
+// CodeCircuitOpen is the provider.Error code of a call refused by an open breaker
+// (provider.BreakerOpen).
 const CodeCircuitOpen = "circuit_open"
 
 // ErrOpen is wrapped by every error of a call refused by an open (or saturated half-open)
@@ -50,27 +52,27 @@ type OpenError struct {
 	RetryAfter time.Duration
 }
 
-func (e *OpenError) Error() string { return "health: " + e.Breaker + ": circuit breaker open" }
+func (e *OpenError) Error() string { return "breaker: " + e.Breaker + ": circuit breaker open" }
 
 // Unwrap returns ErrOpen.
 func (e *OpenError) Unwrap() error { return ErrOpen }
 
-// ProviderBreaker names the breaker of a provider ("fcm", "resend", "twilio", …).
-func ProviderBreaker(provider string) string { return "provider:" + provider }
+// Provider names the breaker of a provider ("fcm", "resend", "twilio", …).
+func Provider(provider string) string { return "provider:" + provider }
 
-// ConnectionBreaker names the breaker of an integration connection.
-func ConnectionBreaker(connectionID string) string { return "connection:" + connectionID }
+// Connection names the breaker of an integration connection.
+func Connection(connectionID string) string { return "connection:" + connectionID }
 
-// EndpointBreaker names the breaker of a vendor's outbound webhook endpoint that belongs to
-// no integration connection (the endpoint of a connection uses ConnectionBreaker).
-func EndpointBreaker(endpointID string) string { return "endpoint:" + endpointID }
+// Endpoint names the breaker of a vendor's outbound webhook endpoint that belongs to
+// no integration connection (the endpoint of a connection uses Connection).
+func Endpoint(endpointID string) string { return "endpoint:" + endpointID }
 
 // HalfOpenRetryDefault is OpenError.RetryAfter for a call refused because a half-open
 // breaker's probes are already out.
 const HalfOpenRetryDefault = time.Second
 
-// BreakerConfig configures every breaker of a Breakers.
-type BreakerConfig struct {
+// Config configures every breaker of a Breakers.
+type Config struct {
 	// ConsecutiveFailures opens a closed breaker after this many failures in a row.
 	// Defaults to ConsecutiveFailuresDefault (5).
 	ConsecutiveFailures uint32
@@ -91,7 +93,7 @@ type BreakerConfig struct {
 }
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
-func (c BreakerConfig) WithDefaults() BreakerConfig {
+func (c Config) WithDefaults() Config {
 	c.ConsecutiveFailures = cmp.Or(c.ConsecutiveFailures, ConsecutiveFailuresDefault)
 	c.FailureRatio = cmp.Or(c.FailureRatio, FailureRatioDefault)
 	c.MinRequests = cmp.Or(c.MinRequests, MinRequestsDefault)
@@ -102,12 +104,12 @@ func (c BreakerConfig) WithDefaults() BreakerConfig {
 }
 
 // Validate reports the first invalid field of a defaulted config.
-func (c BreakerConfig) Validate() error {
+func (c Config) Validate() error {
 	switch {
 	case c.FailureRatio <= 0 || c.FailureRatio > 1:
-		return fmt.Errorf("health: BreakerConfig.FailureRatio %v: want (0, 1]", c.FailureRatio)
+		return fmt.Errorf("breaker: Config.FailureRatio %v: want (0, 1]", c.FailureRatio)
 	case c.OpenTimeout < 0 || c.Interval < 0:
-		return errors.New("health: BreakerConfig.OpenTimeout and Interval must be positive")
+		return errors.New("breaker: Config.OpenTimeout and Interval must be positive")
 	}
 	return nil
 }
@@ -126,8 +128,8 @@ type Transition struct {
 	LastError string
 }
 
-// BreakerStatus is a breaker's state for the dashboard.
-type BreakerStatus struct {
+// Status is a breaker's state for the dashboard.
+type Status struct {
 	Name  string    `json:"name"`
 	State string    `json:"state"`
 	Since time.Time `json:"since"`
@@ -141,7 +143,7 @@ type breaker struct {
 // Breakers holds one circuit breaker per provider and connection, created on first use.
 // It is safe for concurrent use.
 type Breakers struct {
-	cfg   BreakerConfig
+	cfg   Config
 	stats *Stats
 
 	mu       sync.Mutex
@@ -149,9 +151,8 @@ type Breakers struct {
 	onChange []func(Transition)
 }
 
-// NewBreakers returns breakers configured by cfg, counting calls in stats (a new Stats
-// when nil).
-func NewBreakers(cfg BreakerConfig, stats *Stats) (*Breakers, error) {
+// New returns breakers configured by cfg, counting calls in stats (a new Stats when nil).
+func New(cfg Config, stats *Stats) (*Breakers, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -166,7 +167,7 @@ func NewBreakers(cfg BreakerConfig, stats *Stats) (*Breakers, error) {
 func (b *Breakers) Stats() *Stats { return b.stats }
 
 // OnChange adds fn, called on every state change. fn runs under the breaker's lock: it must
-// not block or call the breaker (Recorder.Notify only queues).
+// not block or call the breaker (health.Recorder.Notify only queues).
 func (b *Breakers) OnChange(fn func(Transition)) {
 	b.mu.Lock()
 	b.onChange = append(b.onChange, fn)
@@ -255,7 +256,7 @@ func (b *Breakers) call(name string, fn func() error, isFailure func(error) bool
 	return callErr
 }
 
-// Do runs fn through the breaker name (see ProviderBreaker, ConnectionBreaker). Every error
+// Do runs fn through the breaker name (see Provider, Connection, Endpoint). Every error
 // but a cancelled context counts as a failure. While the breaker is open, fn is not called
 // and Do returns an *OpenError (errors.Is(err, ErrOpen)).
 func (b *Breakers) Do(name string, fn func() error) error {
@@ -281,7 +282,7 @@ func (b *Breakers) State(name string) string {
 }
 
 // Snapshot returns every breaker's state, sorted by name.
-func (b *Breakers) Snapshot() []BreakerStatus {
+func (b *Breakers) Snapshot() []Status {
 	b.mu.Lock()
 	names := make([]string, 0, len(b.m))
 	brs := make([]*breaker, 0, len(b.m))
@@ -290,11 +291,11 @@ func (b *Breakers) Snapshot() []BreakerStatus {
 		brs = append(brs, br)
 	}
 	b.mu.Unlock()
-	out := make([]BreakerStatus, len(names))
+	out := make([]Status, len(names))
 	for i, n := range names {
-		out[i] = BreakerStatus{Name: n, State: brs[i].cb.State().String(), Since: time.Unix(0, brs[i].since.Load())}
+		out[i] = Status{Name: n, State: brs[i].cb.State().String(), Since: time.Unix(0, brs[i].since.Load())}
 	}
-	slices.SortFunc(out, func(a, b BreakerStatus) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -320,37 +321,4 @@ func stateValue(s string) float64 {
 		return 2
 	}
 	return 0
-}
-
-// Sender wraps s with the breaker of its provider. Transient failures (5xx, timeouts,
-// network errors) count against the provider; a bad recipient, a rejected payload or a 429
-// do not. While the breaker is open, Send fails at once with a *provider.Error of class
-// provider.Unavailable and code CodeCircuitOpen.
-func (b *Breakers) Sender(s channel.Sender) channel.Sender {
-	return &breakerSender{b: b, s: s, name: ProviderBreaker(s.Provider())}
-}
-
-type breakerSender struct {
-	b    *Breakers
-	s    channel.Sender
-	name string
-}
-
-func (bs *breakerSender) Provider() string { return bs.s.Provider() }
-
-func (bs *breakerSender) Send(ctx context.Context, m channel.Message) (channel.Result, error) {
-	var res channel.Result
-	err := bs.b.call(bs.name, func() error {
-		var err error
-		res, err = bs.s.Send(ctx, m)
-		return err
-	}, func(err error) bool { return channel.ClassOf(err) == channel.Transient })
-	if errors.Is(err, ErrOpen) {
-		var wait time.Duration
-		if open, ok := errors.AsType[*OpenError](err); ok {
-			wait = open.RetryAfter
-		}
-		return channel.Result{Provider: bs.s.Provider()}, provider.BreakerOpen(bs.s.Provider(), CodeCircuitOpen, wait, err)
-	}
-	return res, err
 }
