@@ -149,7 +149,7 @@ func walsenderCPU(ctx context.Context, pool *pgxpool.Pool, slot string, stop <-c
 // time, the client's CPU and its walsender's CPU.
 func replRecvBinary(ctx context.Context, dbURL string, pool *pgxpool.Pool, slot string, want int) (time.Duration, time.Duration, time.Duration, error) {
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("bench-recvlogical-%s-%d.out", slot, time.Now().UnixNano()))
-	defer os.Remove(out)
+	defer func() { _ = os.Remove(out) }()
 	cmd := exec.CommandContext(ctx, pgRecvlogical, "-d", dbURL, "--slot="+slot, "--start", "--no-loop", "-F", "0",
 		"-o", "proto_version=2", "-o", "publication_names=vendorhub", "-o", "messages=true", "-o", "streaming=on", "-f", out)
 	var stderr bytes.Buffer

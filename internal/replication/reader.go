@@ -36,7 +36,7 @@ type reader struct {
 	deadline    time.Time // the read deadline set on the socket
 	inTx        bool
 	openStreams map[uint32]struct{}
-	brokenAck   uint64 // only test builds of a broken acknowledgement use it (testhooks_*.go)
+	brokenAck   uint64 //nolint:unused // only the ackbroken_* test builds use it (testhooks_*.go)
 }
 
 // sendStatus sends the frontier as write, flush and apply position.

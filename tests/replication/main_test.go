@@ -143,13 +143,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startSidecar runs `vendorhub run` on dbURL and slot with the probe sink and no other
-// stage, fast intervals, and its own HTTP port.
-func startSidecar(t *testing.T, dbURL, slot string) *sidecar {
-	t.Helper()
-	return startSidecarWith(t, sidecarOpts{bin: binary, dbURL: dbURL, slot: slot})
-}
-
 // sidecarOpts configures startSidecarWith.
 type sidecarOpts struct {
 	bin, dbURL, slot string
