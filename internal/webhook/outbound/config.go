@@ -25,7 +25,6 @@ const (
 	TimeoutDefault         = 15 * time.Second
 	DisableAfterDefault    = 5 * 24 * time.Hour
 	RotationOverlapDefault = 24 * time.Hour
-	ResponseExcerptMax     = 1024
 	// MaxResponseBytes caps how much of an endpoint's answer is read (and drained).
 	MaxResponseBytes = 1 << 20
 	userAgent        = "vendorhub-webhooks/1"

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"sync"
@@ -707,4 +708,28 @@ func TestAttemptErrorsAreRedacted(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond, "both attempts failed with the URL's path in the error")
 	require.Zero(t, b.count(t, `select count(*) from public.webhook_delivery_attempts where error like '%s3cret%' or error like '%token=%'`))
 	require.Zero(t, b.count(t, `select count(*) from public.webhook_deliveries where last_error like '%s3cret%'`))
+}
+
+// Nothing of an endpoint's answer is stored for members to read: the status code and a
+// fixed message only, even when the answer is a page full of internal details.
+func TestNoResponseBytesAreStored(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("canary-9f3b internal stack trace, db password hunter2"))
+	}))
+	t.Cleanup(srv.Close)
+	_, err := b.db.Pool.Exec(context.Background(), `update public.webhook_endpoints set url = $2 where id = $1`, b.endpoint, srv.URL+"/hook")
+	require.NoError(t, err)
+	cfg := b.cfg
+	cfg.Schedule = []time.Duration{time.Millisecond}
+	client := b.startClient(t, cfg)
+	b.handOff(t, client, b.statusChanged())
+	require.Eventually(t, func() bool {
+		return b.count(t, `select count(*) from public.webhook_delivery_attempts where status_code = 500`) == 2
+	}, 20*time.Second, 20*time.Millisecond, "both attempts answered 500")
+	require.Zero(t, b.count(t, `select count(*) from public.webhook_delivery_attempts where response_excerpt is not null
+		or coalesce(error, '') like '%canary%' or coalesce(error, '') like '%hunter2%'`))
+	require.Zero(t, b.count(t, `select count(*) from public.webhook_deliveries where coalesce(last_error, '') like '%canary%'`))
 }

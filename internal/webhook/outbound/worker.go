@@ -112,7 +112,6 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	}
 	var (
 		attempt, status int
-		excerpt         *string
 		dur             time.Duration
 		sendErr         error
 		v               Verdict
@@ -122,7 +121,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 			d.id).Scan(&attempt); err != nil {
 			return err
 		}
-		status, excerpt, dur, sendErr = w.send(ctx, d, secrets, now)
+		status, dur, sendErr = w.send(ctx, d, secrets, now)
 		v = Decide(Attempt{Now: now, FailingSince: d.failingSince, Number: job.Attempt, Max: job.MaxAttempts, Status: status, SendErr: sendErr},
 			w.cfg.DisableAfter, w.cfg.NextDelay)
 		if v.Outage() && ctx.Err() == nil { // a shutdown is not the endpoint's fault
@@ -144,7 +143,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 	}
 	metricLatency.Observe(dur.Seconds())
 	metricAttempts.WithLabelValues(v.Outcome).Inc()
-	if err := w.record(ctx, d, v, attempt, status, excerpt, dur, sendErr, now); err != nil {
+	if err := w.record(ctx, d, v, attempt, status, dur, sendErr, now); err != nil {
 		return fmt.Errorf("outbound: record attempt of %s: %w", d.id, err)
 	}
 	switch v.Next {
@@ -158,7 +157,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
 
 // record writes the attempt and its verdict in one transaction: the attempt's row, the
 // delivery's state, the endpoint's health and, for Disable, the endpoint turned off.
-func (w *Worker) record(ctx context.Context, d delivery, v Verdict, attempt, status int, excerpt *string, dur time.Duration,
+func (w *Worker) record(ctx context.Context, d delivery, v Verdict, attempt, status int, dur time.Duration,
 	sendErr error, now time.Time) error {
 	var errText *string
 	if sendErr != nil {
@@ -179,9 +178,9 @@ func (w *Worker) record(ctx context.Context, d delivery, v Verdict, attempt, sta
 	}
 	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `insert into public.webhook_delivery_attempts
-			(delivery_id, endpoint_id, vendor_id, attempt, started_at, duration_ms, status_code, outcome, error, response_excerpt)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			d.id, d.endpointID, d.vendorID, attempt, now, dur.Milliseconds(), code, outcome, errText, excerpt); err != nil {
+			(delivery_id, endpoint_id, vendor_id, attempt, started_at, duration_ms, status_code, outcome, error)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			d.id, d.endpointID, d.vendorID, attempt, now, dur.Milliseconds(), code, outcome, errText); err != nil {
 			return err
 		}
 		lastErr := errText
@@ -245,14 +244,15 @@ func (w *Worker) load(ctx context.Context, id string) (delivery, error) {
 	return d, err
 }
 
-// send makes the HTTP attempt: status code, a short excerpt of the answer, the duration.
-func (w *Worker) send(ctx context.Context, d delivery, secrets [][]byte, now time.Time) (int, *string, time.Duration, error) {
+// send makes the HTTP attempt: status code and duration. Nothing of the answer's body is kept:
+// what the vendor's members read is the status code and a fixed message.
+func (w *Worker) send(ctx context.Context, d delivery, secrets [][]byte, now time.Time) (int, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
 	defer cancel()
 	body := []byte(d.body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, 0, fmt.Errorf("invalid endpoint URL")
+		return 0, 0, fmt.Errorf("invalid endpoint URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
@@ -260,19 +260,11 @@ func (w *Worker) send(ctx context.Context, d delivery, secrets [][]byte, now tim
 	start := time.Now()
 	resp, err := w.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return 0, nil, time.Since(start), sanitize(err)
+		return 0, time.Since(start), sanitize(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, ResponseExcerptMax))
 	_, _ = io.Copy(io.Discard, resp.Body) // capped by the client at MaxResponseBytes
-	dur := time.Since(start)
-	var excerpt *string
-	if len(b) > 0 {
-		// Storable text: valid UTF-8 without NUL (the read is already capped in bytes).
-		s := string(bytes.ToValidUTF8(bytes.ReplaceAll(b, []byte{0}, nil), []byte("?")))
-		excerpt = &s
-	}
-	return resp.StatusCode, excerpt, dur, nil
+	return resp.StatusCode, time.Since(start), nil
 }
 
 // ErrPrivateAddress matches attempts the guarded client refused (netguard.ErrBlocked).
