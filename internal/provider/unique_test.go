@@ -36,8 +36,9 @@ var (
 	}
 	// randAllowed are non-test files outside this package that may import math/rand.
 	randAllowed = map[string]string{
-		"internal/replication/config.go": "a random slot-name suffix, not a wait",
-		"bench/calendar.go":              "synthetic benchmark data, not a wait",
+		"internal/replication/config.go":        "a random slot-name suffix, not a wait",
+		"bench/calendar.go":                     "synthetic benchmark data, not a wait",
+		"internal/providerfake/providerfake.go": "a fake provider's injected answer latency and error share, not a retry wait",
 	}
 	// providerClients are the packages that call providers: no error types of their own.
 	providerClients = []string{"internal/channel", "internal/deliver", "internal/webhook/outbound", "internal/connector",
