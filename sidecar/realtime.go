@@ -250,8 +250,9 @@ func (s *Sidecar) newRealtime() (realtimeStage, error) {
 	var transport realtime.Transport
 	switch target {
 	case RealtimeTargetOff:
-		s.log.Info("realtime: not publishing (set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, or VENDORHUB_GATEWAY=on)")
-		return realtimeStage{}, nil
+		s.log.Info("realtime: not publishing (set SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY, or VENDORHUB_GATEWAY=on)",
+			"stored_in_realtime_messages", storeOn)
+		return st, nil // the store still writes realtime.messages, which Supabase Realtime delivers
 	case RealtimeTargetGateway:
 		transport = gw
 	case RealtimeTargetSupabase:
