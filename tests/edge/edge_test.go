@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/audit"
@@ -110,18 +111,21 @@ func startProc(t *testing.T, name string, cmd *exec.Cmd) *lockedBuffer {
 // waitLine waits until out holds a line containing s.
 func waitLine(t *testing.T, out *lockedBuffer, s string, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	var line string
+	found := func() bool {
 		sc := bufio.NewScanner(strings.NewReader(out.String()))
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), s) {
-				return sc.Text()
+				line = sc.Text()
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		return false
 	}
-	t.Fatalf("no %q within %s:\n%s", s, timeout, out.String())
-	return ""
+	if !assert.Eventually(t, found, timeout, 20*time.Millisecond) {
+		t.Fatalf("no %q within %s:\n%s", s, timeout, out.String())
+	}
+	return line
 }
 
 // diag describes what became of inbox row id, for a failure message.

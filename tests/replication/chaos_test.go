@@ -92,20 +92,20 @@ func runKillChaos(t *testing.T, o killChaos) killChaosResult {
 	go func() { genDone <- gen.run(gctx, o.events, o.perSecond) }()
 	var res killChaosResult
 	for range o.kills {
-		deadline := time.Now().Add(jitter(300*time.Millisecond, 900*time.Millisecond))
-		for time.Now().Before(deadline) {
+		// Kill after a random moment, or (killWhenAhead) as soon as a hand-off committed
+		// beyond what the slot confirmed; the generator must still be running.
+		pollUntil(ctx, jitter(300*time.Millisecond, 900*time.Millisecond), 2*time.Millisecond, func() bool {
 			select {
 			case err := <-genDone:
 				t.Fatalf("generator ended before the kills: %v", err)
 			default:
 			}
-			if o.killWhenAhead {
-				if c, cur, err := slotPositions(ctx, db.Pool, opts.slot); err == nil && c > cur {
-					break
-				}
+			if !o.killWhenAhead {
+				return false
 			}
-			time.Sleep(2 * time.Millisecond)
-		}
+			c, cur, err := slotPositions(ctx, db.Pool, opts.slot)
+			return err == nil && c > cur
+		})
 		sc = killAndRestart(ctx, t, sc, opts, db, &res.replays)
 	}
 	require.NoError(t, <-genDone)

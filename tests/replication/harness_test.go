@@ -181,3 +181,22 @@ where kind = 'handoff.event' and args->>'type' <> 'heartbeat'`).Scan(&distinctKe
 	require.Equal(t, jobs, distinctKeys, "one event key per job")
 	require.Equal(t, l.events, jobs, "one job per event")
 }
+
+// pollUntil checks cond every interval until it holds (true), or ctx ends or timeout passes
+// (false): a condition polled with a deadline, never a bare sleep.
+func pollUntil(ctx context.Context, timeout, interval time.Duration, cond func() bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+}

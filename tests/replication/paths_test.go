@@ -163,10 +163,12 @@ func TestHandoffBatchLimits(t *testing.T) {
 		sc := startSidecarWith(t, sidecarOpts{bin: binary, dbURL: db.URL, slot: slotFor(t),
 			env: []string{"VENDORHUB_HANDOFF_WAIT=500ms", "VENDORHUB_HEARTBEAT_INTERVAL=1h"}})
 		sc.waitRole("leader", 30*time.Second)
-		for range 40 { // a trickle: one transaction every 25 ms
+		trickle := time.NewTicker(25 * time.Millisecond) // the arrival schedule: one transaction every 25 ms
+		for range 40 {
 			emitEvents(ctx, t, gen, 1, 1)
-			time.Sleep(25 * time.Millisecond)
+			<-trickle.C
 		}
+		trickle.Stop()
 		require.Eventually(t, func() bool { return probeJobs(ctx, t, db) == 40 }, 30*time.Second, 10*time.Millisecond)
 		atMost, total := batchHistogram(t, sc, "4")
 		require.Less(t, atMost, total, "a 500 ms wait gathers more than 4 transactions of a 25 ms trickle")

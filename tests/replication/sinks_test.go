@@ -88,9 +88,9 @@ from generate_series(1, $1::int) g`, sinkInbox / sinkRounds},
 					!strings.Contains(err.Error(), "recovery") && !strings.Contains(err.Error(), "closed") {
 					return fmt.Errorf("round %d: %w", round, err)
 				}
-				// The server is restarting: a statement whose commit was lost is retried, one
-				// that committed unseen is counted from the tables.
-				time.Sleep(50 * time.Millisecond)
+				// The server is restarting: wait until it answers again; a statement whose commit
+				// was lost is retried, one that committed unseen is counted from the tables.
+				pollUntil(ctx, time.Minute, 20*time.Millisecond, func() bool { return pool.Ping(ctx) == nil })
 			}
 		}
 		select {
@@ -190,13 +190,10 @@ wait:
 			case "kill":
 				// Aim at the replay window: kill once a hand-off has committed beyond what the
 				// slot confirmed (at most 5 s later; a slow build may not show it every time).
-				deadline := time.Now().Add(5 * time.Second)
-				for time.Now().Before(deadline) {
-					if c, cur, err := slotPositions(ctx, db.Pool, opts.slot); err == nil && cur > c {
-						break
-					}
-					time.Sleep(2 * time.Millisecond)
-				}
+				pollUntil(ctx, 5*time.Second, 2*time.Millisecond, func() bool {
+					c, cur, err := slotPositions(ctx, db.Pool, opts.slot)
+					return err == nil && cur > c
+				})
 				sc = killAndRestart(ctx, t, sc, opts, db, &rp)
 			case "crash":
 				require.NoError(t, cluster.Restart(ctx))
