@@ -40,13 +40,31 @@ type channel struct {
 	// and sent (replaying: held ones follow the replay, without those it already sent).
 	suspended int
 	replaying bool
-	held      []*delivery
+	held      []heldFrame
 }
 
-// offer sends broadcast d to the channel if it may read broadcasts, holding it while the
-// channel is suspended or replaying. It reports whether d was queued or held.
+// heldFrame is a broadcast frame waiting while its channel is suspended or replaying, with
+// the event key and stored id a replay may already have sent.
+type heldFrame struct {
+	f       frame
+	key, id string
+}
+
+// skipped reports whether skip names h's event key or stored id.
+func (h heldFrame) skipped(skip map[string]bool) bool {
+	return (h.key != "" && skip[h.key]) || (h.id != "" && skip[h.id])
+}
+
+// offer sends broadcast d to the channel if it may read broadcasts, holding its frame while
+// the channel is suspended or replaying. It reports whether d was queued or held. The frame
+// is encoded here, by the broadcasting goroutine: a delivery's cached encodings are never
+// touched by another.
 func (ch *channel) offer(d *delivery) bool {
 	c := ch.conn
+	f, ok := d.frameFor(c.v2)
+	if !ok {
+		return false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ch.closed || (ch.key.private && !ch.read[extensionBroadcast]) {
@@ -56,26 +74,25 @@ func (ch *channel) offer(d *delivery) bool {
 		if len(ch.held) >= c.gw.cfg.SendQueue {
 			return false // as full as a slow consumer's queue: dropped
 		}
-		ch.held = append(ch.held, d)
+		h := heldFrame{f: f}
+		if ch.replaying {
+			h.key, h.id = payloadKey(d.user.payload), metaIDOf(d.user.meta)
+		}
+		ch.held = append(ch.held, h)
 		return true
 	}
-	f, ok := d.frameFor(c.v2)
-	return ok && c.push(f) // under c.mu, so a flush of held broadcasts keeps the order
+	return c.push(f) // under c.mu, so a flush of held broadcasts keeps the order
 }
 
 // flushHeldLocked (under c.mu) sends the held broadcasts once nothing holds them any more,
 // except those skip names by event key or stored id.
 func (ch *channel) flushHeldLocked(skip map[string]bool) {
-	c := ch.conn
 	if ch.suspended > 0 || ch.replaying || ch.closed {
 		return
 	}
-	for _, d := range ch.held {
-		if skip[payloadKey(d.user.payload)] || skip[metaIDOf(d.user.meta)] || !ch.read[extensionBroadcast] && ch.key.private {
-			continue
-		}
-		if f, ok := d.frameFor(c.v2); ok {
-			c.push(f)
+	for _, h := range ch.held {
+		if !h.skipped(skip) && (!ch.key.private || ch.read[extensionBroadcast]) {
+			ch.conn.push(h.f)
 		}
 	}
 	ch.held = nil
@@ -86,17 +103,17 @@ func (ch *channel) endReplay(replayed map[string]bool) {
 	ch.conn.mu.Lock()
 	defer ch.conn.mu.Unlock()
 	ch.replaying = false
-	if ch.suspended > 0 {
-		kept := ch.held[:0]
-		for _, d := range ch.held {
-			if !replayed[payloadKey(d.user.payload)] && !replayed[metaIDOf(d.user.meta)] {
-				kept = append(kept, d)
-			}
-		}
-		ch.held = kept
+	if ch.suspended == 0 {
+		ch.flushHeldLocked(replayed)
 		return
 	}
-	ch.flushHeldLocked(replayed)
+	kept := ch.held[:0]
+	for _, h := range ch.held {
+		if !h.skipped(replayed) {
+			kept = append(kept, h)
+		}
+	}
+	ch.held = kept
 }
 
 func (ch *channel) subject() string {
