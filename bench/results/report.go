@@ -96,7 +96,7 @@ func Report(run *Run, path string) string {
 	w("commit → receipt is therefore commit → answer minus this request's injected latency, while the ")
 	w("latency of earlier requests (workers held while waiting) is included.\n")
 	w("\n## Reproduce\n\n")
-	w("```sh\nmake bench                      # full run (≈ 20 min on 2 cores): writes bench/results/<UTC timestamp>.json\n")
+	w("```sh\nmake bench                      # full run (this one: %.0f s): writes bench/results/<UTC timestamp>.json\n", run.Duration)
 	w("go run ./bench -report           # regenerates this page from the newest full run\n")
 	w("make bench BENCH_FLAGS='-system-for 10s -system-parts load'   # a short partial run (never reported here)\n")
 	w("make bench BENCH_FLAGS=-stages   # a full run plus the stage micro-benchmarks (stage.* figures)\n```\n")
