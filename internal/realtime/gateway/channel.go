@@ -647,6 +647,8 @@ func (c *conn) persist(ctx context.Context, ch *channel, in inbound, u *userBroa
 		return fail("error", "UnableToStoreMessage: this gateway stores no broadcasts")
 	case !u.json || !json.Valid(u.payload):
 		return fail("refused", "UnableToStoreMessage: only JSON payloads can be stored")
+	case !c.persists.Allow():
+		return fail("limited", "UnableToStoreMessage: too many stored messages per second")
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
 	id, err := c.gw.cfg.Store.Persist(pctx, ch.key.topic, u.event, u.payload)

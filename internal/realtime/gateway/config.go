@@ -24,6 +24,7 @@ const (
 	PresenceWindowDefault          = 30 * time.Second
 	MaxBodyBytesDefault            = 8_000_000
 	ReplicationReadyTimeoutDefault = 30 * time.Second
+	PersistPerSecondDefault        = 10
 )
 
 // Config configures a Gateway.
@@ -37,6 +38,10 @@ type Config struct {
 	// broadcasts sent with persist go there. Default: none (replay joins are refused as
 	// invalid, persist sends are refused).
 	Store Store
+	// PersistPerSecond bounds the client broadcasts one socket may store with persist (each
+	// is a realtime.messages row kept 72 hours); beyond it a persisted send is refused.
+	// Default: 10 a second (a burst of 10).
+	PersistPerSecond int
 	// ReplicationReady is closed once the replication stream that feeds the gateway is
 	// streaming; a join with broadcast.replication_ready gets its "Replication connection
 	// established" system event then. Default: nil (ready from the start).
@@ -104,6 +109,7 @@ func (c Config) WithDefaults() Config {
 	c.PresenceWindow = cmp.Or(c.PresenceWindow, PresenceWindowDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ReplicationReadyTimeout = cmp.Or(c.ReplicationReadyTimeout, ReplicationReadyTimeoutDefault)
+	c.PersistPerSecond = cmp.Or(c.PersistPerSecond, PersistPerSecondDefault)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -34,6 +34,8 @@ type conn struct {
 	mu       sync.Mutex
 	channels map[string]*channel // by wire topic
 	presence *rate.Limiter
+	// persists bounds the client broadcasts this socket stores (persist): each is a row.
+	persists *rate.Limiter
 
 	// qmu guards the send queue.
 	qmu     sync.Mutex
@@ -53,7 +55,8 @@ type conn struct {
 func newConn(g *Gateway, ws *websocket.Conn, v2 bool, ip, token string, claims auth.Claims, headers json.RawMessage) *conn {
 	c := &conn{gw: g, ws: ws, v2: v2, ip: ip, token: token, claims: claims, headers: headers,
 		channels: map[string]*channel{}, done: make(chan struct{}),
-		presence: rate.NewLimiter(rate.Every(g.cfg.PresenceWindow/time.Duration(g.cfg.PresenceCalls)), g.cfg.PresenceCalls)}
+		presence: rate.NewLimiter(rate.Every(g.cfg.PresenceWindow/time.Duration(g.cfg.PresenceCalls)), g.cfg.PresenceCalls),
+		persists: rate.NewLimiter(rate.Limit(g.cfg.PersistPerSecond), g.cfg.PersistPerSecond)}
 	return c
 }
 

@@ -226,3 +226,26 @@ func TestReplicationReady(t *testing.T) {
 	_, err = ch2.Next(tctx(t), "phx_close")
 	require.NoError(t, err)
 }
+
+// Each stored message is a row kept 72 hours: one socket may store PersistPerSecond a
+// second; beyond that a persisted send is refused out loud and nothing more is stored.
+func TestPersistIsRateLimited(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *gateway.Config) {
+		c.Store = &gateway.PGStore{Pool: c.Authorizer.(*gateway.PGAuthorizer).Pool}
+		c.PersistPerSecond = 1
+	})
+	ctx := tctx(t)
+	chatter := "conversation:" + b.fx.conversation + ":chatter"
+	alice, err := b.dial(t, "2.0.0").Join(ctx, chatter, rtclient.JoinConfig{Private: true, Ack: true, AccessToken: b.fx.aliceTok})
+	require.NoError(t, err)
+	persist := json.RawMessage(`{"persist":true}`)
+	require.NoError(t, alice.BroadcastBinaryMeta(ctx, "note", map[string]any{"n": 1}, nil, persist, true))
+	err = alice.BroadcastBinaryMeta(ctx, "note", map[string]any{"n": 2}, nil, persist, true)
+	var re *rtclient.ReplyError
+	require.True(t, errors.As(err, &re), "%v", err)
+	require.JSONEq(t, `{"error":"UnableToStoreMessage: too many stored messages per second"}`, string(re.Response))
+	var stored int
+	require.NoError(t, b.db.Pool.QueryRow(ctx, `select count(*) from realtime.messages where topic = $1`, chatter).Scan(&stored))
+	require.Equal(t, 1, stored)
+}
