@@ -167,26 +167,8 @@ func (g *Gateway) serveSingle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	u := &userBroadcast{event: event, payload: body, json: isJSON}
-	if q := r.URL.Query(); q.Has("persist") || q.Has("persist[ttl]") {
-		// httpSend(…, { persist }): stored for replay like a socket send with persist.
-		switch {
-		case !private:
-			restJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "cannot store a message on a public channel"})
-			return
-		case g.cfg.Store == nil || !isJSON:
-			restJSON(w, http.StatusUnprocessableEntity, map[string]string{"message": "UnableToStoreMessage: only JSON payloads on a gateway with a store can be stored"})
-			return
-		}
-		id, err := g.cfg.Store.Persist(r.Context(), topic, event, body)
-		if err != nil {
-			metricPersisted.WithLabelValues("error").Inc()
-			g.cfg.Logger.Error("gateway: persist failed", "topic", topic, "err", err)
-			restJSON(w, http.StatusInternalServerError, map[string]string{"message": "Realtime was unable to store the message"})
-			return
-		}
-		metricPersisted.WithLabelValues("stored").Inc()
-		u.meta = metaID(id)
-	}
+	// persist / persist[ttl] are ignored here, as Supabase Realtime's REST endpoint does: a
+	// stored message goes through the socket, where each one is rate-limited.
 	metricBroadcasts.WithLabelValues("rest").Inc()
 	g.deliver(topic, private, u, true, nil, false)
 	w.WriteHeader(http.StatusAccepted)
