@@ -119,8 +119,12 @@ var (
 		Name: "vendorhub_handoff_nontransactional_skipped_total",
 		Help: "Non-transactional logical messages received and not routed (they exist even if their writer rolled back).",
 	})
-	nonTransactionalLog = rate.Sometimes{First: 10, Interval: time.Minute}
-	handoffFailures     = promauto.NewCounterVec(prometheus.CounterOpts{
+	nonTransactionalLog  = rate.Sometimes{First: 10, Interval: time.Minute}
+	replayedTransactions = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_handoff_replayed_transactions_total",
+		Help: "Source transactions handed off again, at or below the cursor an earlier hand-off had committed (a deposed leader racing its successor); the sinks deduplicated their effects by event key.",
+	})
+	handoffFailures = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "vendorhub_handoff_failures_total",
 		Help: "Hand-offs rolled back, by failing sink (\"cursor\" or \"commit\" for the hand-off itself).",
 	}, []string{"sink"})
@@ -204,7 +208,8 @@ func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo u
 			}
 		}
 	}
-	if err := writeCursor(ctx, tx, h.cfg.Slot, upTo, h.cfg.Instance); err != nil {
+	before, err := writeCursor(ctx, tx, h.cfg.Slot, upTo, h.cfg.Instance)
+	if err != nil {
 		handoffFailures.WithLabelValues("cursor").Inc()
 		return nil, err
 	}
@@ -215,6 +220,9 @@ func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo u
 	d := time.Since(start)
 	handoffDuration.Observe(d.Seconds())
 	handoffBatchTransactions.Observe(float64(len(batch)))
+	if n := Replayed(batch, before); n > 0 {
+		replayedTransactions.Add(float64(n))
+	}
 	return routed, nil
 }
 
@@ -229,17 +237,46 @@ func (h *Handoff) Broadcast(events []route.Routed) {
 	}
 }
 
+// Replayed returns how many transactions of batch end at or before cursor, the position up
+// to which an earlier hand-off had committed: they are handed off a second time (a deposed
+// leader racing its successor), and every sink met their effects under the same event keys.
+func Replayed(batch []decode.Transaction, cursor uint64) int {
+	n := 0
+	for i := range batch {
+		if batch[i].EndLSN <= cursor {
+			n++
+		}
+	}
+	return n
+}
+
 // writeCursor sets the cursor of slot to GREATEST(stored, lsn): a deposed leader's late write
-// cannot move the cursor back.
-func writeCursor(ctx context.Context, q pgx.Tx, slot string, lsn uint64, instance string) error {
-	_, err := q.Exec(ctx, `
+// cannot move the cursor back. It returns the cursor as this transaction found it (0 when
+// none): read in the same statement, it is what committed before this hand-off wrote.
+func writeCursor(ctx context.Context, q pgx.Tx, slot string, lsn uint64, instance string) (uint64, error) {
+	var before uint64
+	b := &pgx.Batch{}
+	// FOR UPDATE waits for a racing hand-off and reads what it committed.
+	b.Queue(`select lsn::text from vendorhub.replication_cursor where slot_name = $1 for update`, slot).
+		QueryRow(func(row pgx.Row) error {
+			var s string
+			if err := row.Scan(&s); errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			l, err := pglogrepl.ParseLSN(s)
+			before = uint64(l)
+			return err
+		})
+	b.Queue(`
 insert into vendorhub.replication_cursor as c (slot_name, lsn, updated_by)
 values ($1, $2::text::pg_lsn, $3)
 on conflict (slot_name) do update
   set lsn = greatest(c.lsn, excluded.lsn), updated_at = now(), updated_by = excluded.updated_by
 `, slot, pglogrepl.LSN(lsn).String(), instance)
-	if err != nil {
-		return fmt.Errorf("handoff: write cursor of slot %q: %w", slot, err)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("handoff: write cursor of slot %q: %w", slot, err)
 	}
-	return nil
+	return before, nil
 }

@@ -210,6 +210,7 @@ func TestLargeBatchesReplayWithoutSecondJob(t *testing.T) {
 	require.NoError(t, err)
 
 	replays := counterValue(t, "vendorhub_handoff_job_replays_total")
+	replayed := counterValue(t, "vendorhub_handoff_replayed_transactions_total")
 	first := []decode.Transaction{tx(0x100, 0x180, ids("a", handoff.CopyMinJobs)...)}
 	_, err = h.Commit(ctx, first, 0x180)
 	require.NoError(t, err)
@@ -220,6 +221,7 @@ func TestLargeBatchesReplayWithoutSecondJob(t *testing.T) {
 
 	_, err = h.Commit(ctx, first, 0x180)
 	require.NoError(t, err, "a whole replay is not an error")
+	require.Equal(t, replayed+1, counterValue(t, "vendorhub_handoff_replayed_transactions_total"), "the replayed transaction is counted")
 	// A replay of the first transaction batched with a new one.
 	second := append(first, tx(0x200, 0x280, ids("b", handoff.CopyMinJobs)...))
 	routed, err := h.Commit(ctx, second, 0x280)
@@ -229,6 +231,7 @@ func TestLargeBatchesReplayWithoutSecondJob(t *testing.T) {
 	require.Equal(t, 2*handoff.CopyMinJobs, jobs, "the new events got their jobs, the replayed ones no second one")
 	require.Equal(t, 2*handoff.CopyMinJobs, keys)
 	require.Equal(t, replays+2, counterValue(t, "vendorhub_handoff_job_replays_total"))
+	require.Equal(t, replayed+2, counterValue(t, "vendorhub_handoff_replayed_transactions_total"), "only the replayed transaction of the mixed batch is counted")
 }
 
 // gateSink holds its hand-off transaction open until released.
@@ -257,6 +260,7 @@ func TestConcurrentHandOffsOfTheSameBatchCreateOneJobEach(t *testing.T) {
 	batch := []decode.Transaction{tx(0x100, 0x180, ids("r", 2*handoff.CopyMinJobs)...)}
 
 	replays := counterValue(t, "vendorhub_handoff_job_replays_total")
+	replayed := counterValue(t, "vendorhub_handoff_replayed_transactions_total")
 	errs := make(chan error, 2)
 	go func() { _, err := deposed.Commit(ctx, batch, 0x180); errs <- err }()
 	<-gate.reached // the deposed leader's jobs are inserted, not committed
@@ -271,6 +275,7 @@ func TestConcurrentHandOffsOfTheSameBatchCreateOneJobEach(t *testing.T) {
 	require.NoError(t, <-errs)
 
 	require.Equal(t, replays+1, counterValue(t, "vendorhub_handoff_job_replays_total"), "the successor's copy met the jobs")
+	require.Equal(t, replayed+1, counterValue(t, "vendorhub_handoff_replayed_transactions_total"), "the second commit found the batch under the cursor")
 
 	jobs, keys := jobCounts(ctx, t, db)
 	require.Equal(t, 2*handoff.CopyMinJobs, jobs)
@@ -288,4 +293,13 @@ func counterValue(t *testing.T, name string) float64 {
 		}
 	}
 	return 0
+}
+
+func TestReplayedCountsTransactionsAtOrBelowTheCursor(t *testing.T) {
+	batch := []decode.Transaction{tx(0x100, 0x180, "a"), tx(0x200, 0x280, "b"), tx(0x300, 0x380, "c")}
+	require.Equal(t, 0, handoff.Replayed(batch, 0), "no cursor yet")
+	require.Equal(t, 0, handoff.Replayed(batch, 0x17f))
+	require.Equal(t, 1, handoff.Replayed(batch, 0x180), "a transaction ending at the cursor was handed off")
+	require.Equal(t, 2, handoff.Replayed(batch, 0x300))
+	require.Equal(t, 3, handoff.Replayed(batch, 0x1000))
 }

@@ -2,6 +2,7 @@ package replication_test
 
 import (
 	"context"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,4 +215,50 @@ func TestStandbyTakesOverWithin10sOfTheLeaderBeingKilled(t *testing.T) {
 	require.NoError(t, <-genDone)
 	requireExactlyOnce(ctx, t, db.Pool, opts.slot)
 	requireAcksDurable(t, opts.ackTrace)
+}
+
+const replayedMetric = "vendorhub_handoff_replayed_transactions_total"
+
+// deposeLeader makes leader and standby race for the same transactions, as a network
+// partition does: the leader is frozen (SIGSTOP) while it holds received transactions beyond
+// the durable cursor, its walsender is ended, the standby takes the slot and streams from the
+// cursor, then the deposed leader resumes and finishes the hand-off of what it had received.
+// One of the two hands off transactions the other already committed; both keep running. It
+// returns the new leader and standby and the transactions handed off twice (both processes'
+// vendorhub_handoff_replayed_transactions_total), 0 when the frozen leader held nothing
+// complete beyond the cursor.
+func deposeLeader(ctx context.Context, t *testing.T, leader, standby *sidecar, slot string, db *pgtest.DB) (newLeader, newStandby *sidecar, replayed float64) {
+	t.Helper()
+	base := 0.0
+	for _, s := range []*sidecar{leader, standby} {
+		v, err := s.metric(replayedMetric)
+		require.NoError(t, err)
+		base += v
+	}
+	require.NoError(t, leader.cmd.Process.Signal(syscall.SIGSTOP))
+	var ahead int64
+	require.NoError(t, db.Pool.QueryRow(ctx, `
+select coalesce((select r.sent_lsn - c.lsn from pg_stat_replication r, vendorhub.replication_cursor c
+                 where r.application_name = $1 and c.slot_name = $2), 0)::bigint`, leader.instance, slot).Scan(&ahead))
+	_, err := db.Pool.Exec(ctx, `select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1`, slot)
+	require.NoError(t, err)
+	standby.waitRole("leader", 30*time.Second)
+	require.NoError(t, leader.cmd.Process.Signal(syscall.SIGCONT))
+	leader.waitRole("standby", 30*time.Second)
+	// The later of the two hand-offs counts the replay; it may still wait on the other's
+	// locks, so wait for the count (or give up: the frozen leader held nothing to replay).
+	pollUntil(ctx, 5*time.Second, 20*time.Millisecond, func() bool {
+		sum := 0.0
+		for _, s := range []*sidecar{leader, standby} {
+			v, err := s.metric(replayedMetric)
+			if err != nil {
+				return false
+			}
+			sum += v
+		}
+		replayed = sum - base
+		return replayed > 0
+	})
+	t.Logf("deposed leader %s (%d WAL bytes sent beyond the cursor when frozen); transactions handed off twice: %.0f", leader.instance, ahead, replayed)
+	return standby, leader, replayed
 }

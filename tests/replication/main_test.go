@@ -111,11 +111,12 @@ var seq atomic.Int64
 
 // sidecar is one `vendorhub run` process.
 type sidecar struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	addr string
-	log  *lockedBuffer
-	done chan struct{}
+	t        *testing.T
+	cmd      *exec.Cmd
+	addr     string
+	instance string // VENDORHUB_INSTANCE_ID: application_name of its connections
+	log      *lockedBuffer
+	done     chan struct{}
 }
 
 type lockedBuffer struct {
@@ -155,6 +156,7 @@ type sidecarOpts struct {
 func startSidecarWith(t *testing.T, o sidecarOpts) *sidecar {
 	t.Helper()
 	s := &sidecar{t: t, addr: freeAddr(t), log: &lockedBuffer{}, done: make(chan struct{})}
+	s.instance = fmt.Sprintf("chaos-%s-%d", o.slot, seq.Add(1))
 	s.cmd = exec.Command(o.bin, append([]string{"run"}, o.args...)...)
 	stages := "VENDORHUB_STAGES=none"
 	if o.allStages {
@@ -173,7 +175,7 @@ func startSidecarWith(t *testing.T, o sidecarOpts) *sidecar {
 		"VENDORHUB_STANDBY_RETRY=300ms",
 		"VENDORHUB_RECONNECT_MAX=1s",
 		"VENDORHUB_SHUTDOWN_TIMEOUT=5s",
-		fmt.Sprintf("VENDORHUB_INSTANCE_ID=chaos-%s-%d", o.slot, seq.Add(1)),
+		"VENDORHUB_INSTANCE_ID="+s.instance,
 	)
 	s.cmd.Env = append(s.cmd.Env, o.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -103,7 +103,8 @@ from generate_series(1, $1::int) g`, sinkInbox / sinkRounds},
 
 // TestChaosEveryRealSinkSurvivesKillsAndAPostgresCrash runs `vendorhub run` with every stage
 // against the provider fakes (FCM, Resend, Twilio, outbound webhook receivers) while the
-// workload commits, SIGKILLs it three times and crash-restarts Postgres once, then
+// workload commits, SIGKILLs it three times, lets a hot standby depose it (both then hand off
+// some transactions, which must be observed) and crash-restarts Postgres once, then
 // reconciles every durable effect with the events that committed, by event key.
 func TestChaosEveryRealSinkSurvivesKillsAndAPostgresCrash(t *testing.T) {
 	t.Parallel()
@@ -175,9 +176,11 @@ insert into public.notification_preferences (user_id, category, channel, enabled
 	done := make(chan error, 1)
 	go func() { done <- sinkWorkload(wctx, db.Pool, progress) }()
 
-	// Faults at rounds 3, 7 and 11 (SIGKILL) and 15 (Postgres crash-restart).
+	// Faults at rounds 3, 7 and 11 (SIGKILL), 13 (a standby deposes the leader) and 16
+	// (Postgres crash-restart).
 	var rp replays
-	faults := map[int]string{3: "kill", 7: "kill", 11: "kill", 15: "crash"}
+	var replayed float64
+	faults := map[int]string{3: "kill", 7: "kill", 11: "kill", 13: "depose", 16: "crash"}
 	var crashBehind int64
 wait:
 	for {
@@ -195,6 +198,17 @@ wait:
 					return err == nil && cur > c
 				})
 				sc = killAndRestart(ctx, t, sc, opts, db, &rp)
+			case "depose":
+				// A hot standby joins and the two race: freeze the leader while it holds
+				// transactions beyond the cursor, until one hand-off is seen repeating the
+				// other's (a few tries: a frozen leader may hold nothing complete).
+				standby := startSidecarWith(t, opts)
+				standby.waitRole("standby", 60*time.Second)
+				for try := 0; try < 4 && replayed == 0; try++ {
+					var n float64
+					sc, standby, n = deposeLeader(ctx, t, sc, standby, opts.slot, db)
+					replayed += n
+				}
 			case "crash":
 				require.NoError(t, cluster.Restart(ctx))
 				c, cur, err := slotPositions(ctx, db.Pool, opts.slot)
@@ -354,10 +368,11 @@ where not exists (select 1 from public.notifications n where n.user_id = r.user_
 	// 7. Replays and acknowledgements.
 	require.Equal(t, 3, rp.restarts)
 	require.Positive(t, rp.behind, "no kill hit the replay window")
+	require.Positive(t, replayed, "no transaction was handed off twice: the exact counts above were not tested against a replay")
 	requireAcksDurable(t, opts.ackTrace)
 	t.Logf("events %d (messages %d, status %d, bookings %d, inbound webhooks %d) written in %s with 3 SIGKILLs and 1 Postgres crash; "+
-		"restarts behind the cursor %d (%d bytes), after the crash %d bytes; outbound deliveries %d (%d re-sent POSTs absorbed by webhook-id); "+
+		"restarts behind the cursor %d (%d bytes), after the crash %d bytes; transactions handed off twice by a deposed leader and its successor %.0f; outbound deliveries %d (%d re-sent POSTs absorbed by webhook-id); "+
 		"notifications of status/bookings %d; emails %d (%d attempts recorded sent, %d re-sent requests absorbed by Idempotency-Key); pushes %d (FCM accepted %d); SMS %d (Twilio accepted %d); total %s",
-		total, msgs, statuses, bookings, inbox, wrote.Round(time.Second), rp.behind, rp.behindBytes, crashBehind, wantOutbound, webhookRepeats,
+		total, msgs, statuses, bookings, inbox, wrote.Round(time.Second), rp.behind, rp.behindBytes, crashBehind, replayed, wantOutbound, webhookRepeats,
 		wantNotes, emails, emailAttempts, emailRepeats, pushes, len(fcm.Sent()), sms, len(twilio.Sent()), time.Since(start).Round(time.Second))
 }
