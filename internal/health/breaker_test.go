@@ -155,7 +155,8 @@ func TestFailingProviderOpensBreakerNotificationsFallBackAndBreakerCloses(t *tes
 	for _, m := range resendFake.Sent() {
 		require.Equal(t, []string{"ava@example.com"}, m.To)
 	}
-	require.Equal(t, breaker.StateOpen, breakers.State(breaker.Provider("fcm")))
+	// (The breaker may be half-open by now on a slow machine: OpenTimeout is 2 s. What shows
+	// that the open breaker refused the third push is FCM's call count.)
 	for _, st := range breakers.Integrations() {
 		if st.Name == breaker.Provider("fcm") {
 			require.EqualValues(t, 2, st.Calls, "the open breaker did not call FCM for the third notification")
