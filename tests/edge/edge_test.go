@@ -1,7 +1,8 @@
 // Package edge_test serves the webhook-inbox edge function with the real Deno (node_modules,
-// npm "deno") against `vendorhub dev`: a signed request reaches it over HTTP, it stores through
-// the dev PostgREST stand-in's rpc endpoint (/rest/v1/rpc/webhook_inbox_insert, the call
-// supabase-js rpc() makes), the row's webhook.received event flows through the WAL to the
+// npm "deno") against `vendorhub dev`: a signed request reaches it over HTTP, it stores with
+// the real supabase-js (rpc("webhook_inbox_insert"), from the repository's node_modules, the
+// version pinned by the function's deno.json) through the dev PostgREST stand-in's
+// /rest/v1/rpc endpoint, the row's webhook.received event flows through the WAL to the
 // sidecar, and its rejections match the sidecar's own ingress (internal/webhook).
 package edge_test
 
@@ -32,6 +33,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/denotest"
 	"github.com/wedsync/vendorhub/internal/integration"
 	it "github.com/wedsync/vendorhub/internal/integration/integrationtest"
 	"github.com/wedsync/vendorhub/internal/pgtest"
@@ -164,12 +166,6 @@ func signed(key []byte, id string, ts time.Time, body []byte) http.Header {
 
 func TestEdgeFunctionServedByDeno(t *testing.T) {
 	t.Parallel()
-	root, err := pgtest.RepoRoot()
-	require.NoError(t, err)
-	deno := filepath.Join(root, "node_modules", ".bin", "deno")
-	_, err = os.Stat(deno)
-	require.NoError(t, err, "deno missing: run make deps (npm ci)")
-
 	// vendorhub dev: ephemeral Postgres, migrations, seed, sidecar, PostgREST stand-in.
 	devAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	dev := exec.Command(binary, "dev")
@@ -188,14 +184,13 @@ func TestEdgeFunctionServedByDeno(t *testing.T) {
 	require.NoError(t, err)
 	defer pool.Close()
 
-	// The edge function under Deno, offline (no remote or npm imports), env as on the platform.
+	// The edge function under Deno, offline (supabase-js from node_modules, no remote
+	// imports), env as on the platform.
 	key := []byte("edge-secret-edge-secret-edge-se")
 	secret := signature.FormatSecret(key)
 	edgeAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	fn := exec.Command(deno, "run", "--no-remote", "--no-npm", "--allow-net", "--allow-env", "index.ts")
-	fn.Dir = filepath.Join(root, "supabase", "functions", "webhook-inbox")
-	fn.Env = append(os.Environ(), "DENO_DIR="+t.TempDir(), "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1",
-		"DENO_SERVE_ADDRESS=tcp:"+edgeAddr, "SUPABASE_URL=http://"+devAddr, "SUPABASE_SERVICE_ROLE_KEY="+auth.DevServiceRoleKey,
+	fn := denotest.Command(t, "webhook-inbox", "run", "--allow-net", "--allow-env", "index.ts")
+	fn.Env = append(fn.Env, "DENO_SERVE_ADDRESS=tcp:"+edgeAddr, "SUPABASE_URL=http://"+devAddr, "SUPABASE_SERVICE_ROLE_KEY="+auth.DevServiceRoleKey,
 		"WEBHOOK_SECRET="+secret, "WEBHOOK_SOURCE=dubsado", "WEBHOOK_CONNECTION_ID="+seedDubsado)
 	waitLine(t, startProc(t, "deno", fn), "Listening on", 60*time.Second)
 	edgeURL := "http://" + edgeAddr + "/"
