@@ -2,41 +2,21 @@ package webhook_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wedsync/vendorhub/internal/denotest"
 	"github.com/wedsync/vendorhub/internal/pgtest"
 )
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	require.True(t, ok)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// TestEdgeFunction runs the webhook-inbox edge function's Deno tests with the pinned Deno from
-// node_modules (npm "deno"), offline: no remote or npm imports.
+// TestEdgeFunction type-checks the webhook-inbox edge function and runs its Deno tests with the
+// pinned Deno, offline: supabase-js comes from the repository's node_modules (denotest).
 func TestEdgeFunction(t *testing.T) {
 	t.Parallel()
-	root := repoRoot(t)
-	deno := filepath.Join(root, "node_modules", ".bin", "deno")
-	_, err := os.Stat(deno)
-	require.NoError(t, err, "deno missing: run `make deps` (npm ci installs the pinned deno)")
-	dir := filepath.Join(root, "supabase", "functions", "webhook-inbox")
-	for _, args := range [][]string{
-		{"check", "--no-remote", "--no-npm", "index.ts"},
-		{"test", "--no-remote", "--no-npm", "."},
-	} {
-		cmd := exec.Command(deno, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "DENO_DIR="+t.TempDir(), "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1")
+	for _, args := range [][]string{{"check", "index.ts"}, {"test", "."}} {
+		cmd := denotest.Command(t, "webhook-inbox", args[0], args[1:]...)
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "deno %v:\n%s", args, out)
 	}

@@ -1,8 +1,10 @@
 // Package edge_test serves the webhook-inbox edge function with the real Deno (node_modules,
-// npm "deno") against `vendorhub dev`: a signed request reaches it over HTTP, it stores through
-// the dev PostgREST stand-in's rpc endpoint (/rest/v1/rpc/webhook_inbox_insert, the call
-// supabase-js rpc() makes), the row's webhook.received event flows through the WAL to the
-// sidecar, and its rejections match the sidecar's own ingress (internal/webhook).
+// npm "deno") against `vendorhub dev`: a signed request reaches it over HTTP, it stores with
+// the real supabase-js (rpc("webhook_inbox_insert"), from the repository's node_modules, the
+// version pinned by the function's deno.json) through the dev PostgREST stand-in's
+// /rest/v1/rpc endpoint, the row's webhook.received event flows through the WAL to the
+// sidecar, a supabase-js error is a 500 that stores nothing, and its rejections match the
+// sidecar's own ingress (internal/webhook).
 package edge_test
 
 import (
@@ -32,6 +34,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/audit"
 	"github.com/wedsync/vendorhub/internal/auth"
+	"github.com/wedsync/vendorhub/internal/denotest"
 	"github.com/wedsync/vendorhub/internal/integration"
 	it "github.com/wedsync/vendorhub/internal/integration/integrationtest"
 	"github.com/wedsync/vendorhub/internal/pgtest"
@@ -164,12 +167,6 @@ func signed(key []byte, id string, ts time.Time, body []byte) http.Header {
 
 func TestEdgeFunctionServedByDeno(t *testing.T) {
 	t.Parallel()
-	root, err := pgtest.RepoRoot()
-	require.NoError(t, err)
-	deno := filepath.Join(root, "node_modules", ".bin", "deno")
-	_, err = os.Stat(deno)
-	require.NoError(t, err, "deno missing: run make deps (npm ci)")
-
 	// vendorhub dev: ephemeral Postgres, migrations, seed, sidecar, PostgREST stand-in.
 	devAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	dev := exec.Command(binary, "dev")
@@ -188,17 +185,21 @@ func TestEdgeFunctionServedByDeno(t *testing.T) {
 	require.NoError(t, err)
 	defer pool.Close()
 
-	// The edge function under Deno, offline (no remote or npm imports), env as on the platform.
+	// The edge function under Deno, offline (supabase-js from node_modules, no remote
+	// imports), env as on the platform; a second one misconfigured with the anon key.
 	key := []byte("edge-secret-edge-secret-edge-se")
 	secret := signature.FormatSecret(key)
-	edgeAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	fn := exec.Command(deno, "run", "--no-remote", "--no-npm", "--allow-net", "--allow-env", "index.ts")
-	fn.Dir = filepath.Join(root, "supabase", "functions", "webhook-inbox")
-	fn.Env = append(os.Environ(), "DENO_DIR="+t.TempDir(), "NO_COLOR=1", "DENO_NO_UPDATE_CHECK=1",
-		"DENO_SERVE_ADDRESS=tcp:"+edgeAddr, "SUPABASE_URL=http://"+devAddr, "SUPABASE_SERVICE_ROLE_KEY="+auth.DevServiceRoleKey,
-		"WEBHOOK_SECRET="+secret, "WEBHOOK_SOURCE=dubsado", "WEBHOOK_CONNECTION_ID="+seedDubsado)
-	waitLine(t, startProc(t, "deno", fn), "Listening on", 60*time.Second)
-	edgeURL := "http://" + edgeAddr + "/"
+	serve := func(name, apiKey string) (string, *lockedBuffer) {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		fn := denotest.Command(t, "webhook-inbox", "run", "--allow-net", "--allow-env", "index.ts")
+		fn.Env = append(fn.Env, "DENO_SERVE_ADDRESS=tcp:"+addr, "SUPABASE_URL=http://"+devAddr, "SUPABASE_SERVICE_ROLE_KEY="+apiKey,
+			"WEBHOOK_SECRET="+secret, "WEBHOOK_SOURCE=dubsado", "WEBHOOK_CONNECTION_ID="+seedDubsado)
+		return "http://" + addr + "/", startProc(t, name, fn)
+	}
+	edgeURL, edgeOut := serve("deno", auth.DevServiceRoleKey)
+	anonURL, anonOut := serve("deno (anon key)", auth.DevAnonKey)
+	waitLine(t, edgeOut, "Listening on", 60*time.Second)
+	waitLine(t, anonOut, "Listening on", 60*time.Second)
 
 	// A signed request is stored once; a retry is a duplicate.
 	id := fmt.Sprintf("msg_edge_%d", time.Now().UnixNano())
@@ -214,6 +215,16 @@ func TestEdgeFunctionServedByDeno(t *testing.T) {
 		Scan(&inboxID, &source, &payload))
 	require.Equal(t, "dubsado", source)
 	require.Equal(t, "ava@example.com", payload["client_email"])
+
+	// supabase-js's error (anon may not call webhook_inbox_insert: 401, 42501) is a server
+	// error: 500, nothing stored, the sender retries.
+	failID := fmt.Sprintf("msg_edge_fail_%d", time.Now().UnixNano())
+	got = post(t, anonURL, signed(key, failID, now, body), body)
+	require.Equal(t, answer{500, map[string]any{"error": "Internal Server Error"}}, got)
+	waitLine(t, anonOut, "store failed: webhook_inbox_insert: HTTP 401 42501", 10*time.Second)
+	var failed int
+	require.NoError(t, pool.QueryRow(t.Context(), `select count(*) from vendorhub.webhook_inbox where provider_event_id = $1`, failID).Scan(&failed))
+	require.Zero(t, failed)
 
 	// Downstream: the insert's webhook.received event reaches the sidecar through the WAL; its
 	// hand-off enqueues the connector's inbox job, which processes the row once.

@@ -1,6 +1,7 @@
 // The request handler of the webhook-inbox edge function, with its dependencies injected so
-// that it can be tested without a network (handler_test.ts).
+// that it can be tested without a network (handler_test.ts), and its store: supabase-js rpc().
 
+import { createClient } from "@supabase/supabase-js";
 import { verify, VerifyError } from "./verify.ts";
 
 export type StoreOutcome = "stored" | "duplicate";
@@ -26,7 +27,21 @@ export interface Deps {
   /** Current unix time, seconds. */
   now: () => number;
   /** Stores one verified webhook (ON CONFLICT DO NOTHING on source + event id). */
-  store: (row: InboxRow) => Promise<StoreOutcome>;
+  store: Store;
+}
+
+/** Stores one row; fails with a StoreError. */
+export type Store = (row: InboxRow) => Promise<StoreOutcome>;
+
+/**
+ * StoreError is a failed store. refused: the database refused the data (SQLSTATE class 22, as
+ * the sidecar's ingress classifies it), so a retry cannot succeed; otherwise the store is
+ * unavailable or broken and the sender should retry.
+ */
+export class StoreError extends Error {
+  constructor(readonly refused: boolean, message: string) {
+    super(message);
+  }
 }
 
 const json = (status: number, body: unknown, extra: Record<string, string> = {}) =>
@@ -109,41 +124,72 @@ export function createHandler(deps: Deps): (req: Request) => Promise<Response> {
       const v = req.headers.get(h);
       if (v) headers[h] = v;
     }
-    const outcome = await deps.store({
-      source: deps.source,
-      connection_id: deps.connectionId,
-      provider_event_id: verified.id,
-      headers,
-      payload,
-    });
+    let outcome: StoreOutcome;
+    try {
+      outcome = await deps.store({
+        source: deps.source,
+        connection_id: deps.connectionId,
+        provider_event_id: verified.id,
+        headers,
+        payload,
+      });
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      console.error(`webhook-inbox: store failed: ${e.message}`);
+      if (e.refused) return json(400, { error: "Bad Request", reason: "payload refused by the database" });
+      return json(500, { error: "Internal Server Error" });
+    }
     return json(200, { status: outcome });
   };
 }
 
+
+/** The part of supabase-js's rpc() answer that the store reads ({ data, error, status }). */
+export interface RpcAnswer {
+  data: unknown;
+  error: { code?: string; message: string } | null;
+  status: number;
+}
+
 /**
- * postgrestStore stores rows by calling public.webhook_inbox_insert() through PostgREST with the
- * service_role key (the inbox is in vendorhub's private schema; only that function reaches it).
+ * rpcOutcome maps webhook_inbox_insert's answer to an outcome: its data, 'stored' or
+ * 'duplicate' (the function absorbs duplicates with ON CONFLICT DO NOTHING); a PostgREST error
+ * of SQLSTATE class 22 (data exception) is a refused payload; any other error, a network
+ * failure (status 0) or an unexpected answer is a StoreError the sender should retry.
  */
-export function postgrestStore(supabaseUrl: string, serviceRoleKey: string, fetchFn: typeof fetch = fetch) {
-  return async (row: InboxRow): Promise<StoreOutcome> => {
-    const res = await fetchFn(`${supabaseUrl.replace(/\/$/, "")}/rest/v1/rpc/webhook_inbox_insert`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        apikey: serviceRoleKey,
-        authorization: `Bearer ${serviceRoleKey}`,
-      },
-      body: JSON.stringify({
+export function rpcOutcome(res: RpcAnswer): StoreOutcome {
+  const { data, error, status } = res;
+  if (error) {
+    const code = error.code ?? "";
+    // The message only (a gateway's error page can be long; details may quote the payload).
+    const message = String(error.message).slice(0, 300);
+    throw new StoreError(code.startsWith("22"), `webhook_inbox_insert: HTTP ${status} ${code || "-"}: ${message}`);
+  }
+  if (data !== "stored" && data !== "duplicate") {
+    throw new StoreError(false, `webhook_inbox_insert: HTTP ${status}: unexpected answer`);
+  }
+  return data;
+}
+
+/**
+ * supabaseStore stores rows with supabase-js: public.webhook_inbox_insert() called through
+ * rpc() with the service_role key (the inbox is in vendorhub's private schema; only that
+ * function reaches it). fetchFn replaces the global fetch (tests).
+ */
+export function supabaseStore(supabaseUrl: string, serviceRoleKey: string, fetchFn?: typeof fetch): Store {
+  const client = createClient(supabaseUrl, serviceRoleKey, {
+    // A server-side client: no session to keep or refresh.
+    auth: { persistSession: false, autoRefreshToken: false },
+    ...(fetchFn ? { global: { fetch: fetchFn } } : {}),
+  });
+  return async (row: InboxRow): Promise<StoreOutcome> =>
+    rpcOutcome(
+      await client.rpc("webhook_inbox_insert", {
         source: row.source,
         connection_id: row.connection_id,
         provider_event_id: row.provider_event_id,
         headers: row.headers,
         payload: row.payload,
       }),
-    });
-    if (!res.ok) throw new Error(`webhook_inbox_insert: HTTP ${res.status}`);
-    const outcome = await res.json();
-    if (outcome !== "stored" && outcome !== "duplicate") throw new Error("webhook_inbox_insert: unexpected answer");
-    return outcome;
-  };
+    );
 }

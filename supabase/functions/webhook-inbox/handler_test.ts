@@ -1,7 +1,9 @@
-// Tests of the webhook-inbox edge function: `deno test` in this folder, no network and no
-// remote imports (run by the Go test internal/webhook TestEdgeFunction in `make test`).
+// Tests of the webhook-inbox edge function: `deno test` in this folder, no network (the store
+// runs the real supabase-js against a fake fetch). Run by the Go test internal/webhook
+// TestEdgeFunction in `make test`, offline: its test config resolves supabase-js from the
+// repository's node_modules (internal/denotest); a plain `deno test` fetches it from npm.
 
-import { createHandler, type InboxRow, postgrestStore } from "./handler.ts";
+import { createHandler, type InboxRow, type Store, StoreError, supabaseStore } from "./handler.ts";
 import { sign, verify, VerifyError } from "./verify.ts";
 
 function assertEquals<T>(actual: T, expected: T, msg = "") {
@@ -122,16 +124,96 @@ Deno.test("rejections store nothing", async () => {
   assertEquals(stored.length, 0);
 });
 
-Deno.test("postgrestStore calls webhook_inbox_insert with the service role key", async () => {
-  const calls: { url: string; init: RequestInit }[] = [];
-  const fakeFetch = ((url: string, init: RequestInit) => {
-    calls.push({ url, init });
-    return Promise.resolve(new Response(JSON.stringify("stored"), { status: 200 }));
-  }) as unknown as typeof fetch;
-  const store = postgrestStore("http://127.0.0.1:54321/", "service-key", fakeFetch);
-  const outcome = await store({ source: "standard", connection_id: null, provider_event_id: "msg_9", headers: {}, payload: { a: 1 } });
-  assertEquals(outcome, "stored");
+type Call = { url: string; method: string; headers: Headers; body: Record<string, unknown> };
+
+/** A fetch answering every call with answer(), recording the calls. */
+function fakeFetch(answer: () => Response | Promise<Response>) {
+  const calls: Call[] = [];
+  const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    calls.push({
+      url: String(input),
+      method: init?.method ?? "GET",
+      headers: new Headers(init?.headers),
+      body: JSON.parse(String(init?.body)),
+    });
+    return await answer();
+  }) as typeof fetch;
+  return { fn, calls };
+}
+
+const pgrst = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+
+const ROW: InboxRow = {
+  source: "standard",
+  connection_id: "60000000-0000-4000-8000-000000000002",
+  provider_event_id: "msg_9",
+  headers: { "webhook-id": "msg_9" },
+  payload: { a: 1 },
+};
+
+Deno.test("supabaseStore calls webhook_inbox_insert through supabase-js rpc() with the service role key", async () => {
+  let answer = "stored";
+  const { fn, calls } = fakeFetch(() => pgrst(200, answer));
+  const store = supabaseStore("http://127.0.0.1:54321/", "service-key", fn);
+  assertEquals(await store(ROW), "stored");
+  answer = "duplicate";
+  assertEquals(await store(ROW), "duplicate");
+  assertEquals(calls.length, 2);
   assertEquals(calls[0].url, "http://127.0.0.1:54321/rest/v1/rpc/webhook_inbox_insert");
-  assertEquals((calls[0].init.headers as Record<string, string>).authorization, "Bearer service-key");
-  assertEquals(JSON.parse(String(calls[0].init.body)).provider_event_id, "msg_9");
+  assertEquals(calls[0].method, "POST");
+  assertEquals(calls[0].headers.get("apikey"), "service-key");
+  assertEquals(calls[0].headers.get("authorization"), "Bearer service-key");
+  assertEquals(calls[0].headers.get("content-type"), "application/json");
+  assertEquals(calls[0].body, {
+    source: "standard",
+    connection_id: ROW.connection_id,
+    provider_event_id: "msg_9",
+    headers: { "webhook-id": "msg_9" },
+    payload: { a: 1 },
+  });
+});
+
+Deno.test("supabase-js errors: a refused payload is 400, anything else 500, and both are StoreErrors", async () => {
+  const err = (code: string, message: string) => ({ code, details: null, hint: null, message });
+  const cases: [string, () => Response | Promise<Response>, number, boolean][] = [
+    ["class 22: invalid JSON text", () => pgrst(400, err("22P02", "invalid input syntax for type json")), 400, true],
+    ["class 22: unsupported escape", () => pgrst(400, err("22P05", "unsupported Unicode escape sequence")), 400, true],
+    ["check violation (configuration)", () => pgrst(400, err("23514", "violates check constraint")), 500, false],
+    ["bad key", () => pgrst(401, err("PGRST301", "JWSError JWSInvalidSignature")), 500, false],
+    ["not service_role", () => pgrst(403, err("42501", "permission denied for function webhook_inbox_insert")), 500, false],
+    ["function missing", () => pgrst(404, err("PGRST202", "Could not find the function")), 500, false],
+    ["database down", () => pgrst(503, err("PGRST001", "Database client error")), 500, false],
+    ["gateway error page", () => new Response("<html>bad gateway</html>", { status: 502 }), 500, false],
+    ["network failure", () => Promise.reject(new TypeError("error sending request")), 500, false],
+    ["unexpected answer", () => pgrst(200, "inserted"), 500, false],
+    ["empty answer", () => new Response(null, { status: 204 }), 500, false],
+  ];
+  for (const [name, answer, status, refused] of cases) {
+    const { fn, calls } = fakeFetch(answer);
+    const store = supabaseStore("http://127.0.0.1:54321", "service-key", fn);
+    try {
+      await store(ROW);
+      throw new Error(`${name}: stored`);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      assertEquals(e.refused, refused, name);
+    }
+    const handler = createHandler({ secrets: [SECRET], source: "standard", connectionId: null, maxBodyBytes: 1024, now: () => NOW, store });
+    const res = await handler(await signedRequest('{"a":1}'));
+    assertEquals(res.status, status, name);
+    assertEquals((await res.json()).error, status === 400 ? "Bad Request" : "Internal Server Error", name);
+    assertEquals(calls.length, 2, `${name}: one call per store`);
+  }
+});
+
+Deno.test("a store failing with anything but a StoreError is not swallowed", async () => {
+  const store: Store = () => Promise.reject(new RangeError("bug"));
+  const handler = createHandler({ secrets: [SECRET], source: "standard", connectionId: null, maxBodyBytes: 1024, now: () => NOW, store });
+  try {
+    await handler(await signedRequest('{"a":1}'));
+    throw new Error("answered");
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
 });

@@ -1,7 +1,9 @@
 // webhook-inbox: a Supabase edge function that receives Standard Webhooks at the edge, verifies
 // the signature before storing anything, and inserts the webhook into vendorhub.webhook_inbox
-// (through public.webhook_inbox_insert, service_role only). The insert trigger emits
-// webhook.received into the WAL, so the sidecar processes it like one it received itself.
+// with supabase-js (rpc() of public.webhook_inbox_insert, service_role only). The insert
+// trigger emits webhook.received into the WAL, so the sidecar processes it like one it received
+// itself. supabase-js is npm:@supabase/supabase-js, pinned in deno.json "imports" to the
+// version of the repository's package.json.
 //
 // Secrets (supabase secrets set …):
 //   WEBHOOK_SECRET          whsec_… (several separated by spaces during a rotation)   required
@@ -10,7 +12,7 @@
 //   WEBHOOK_MAX_BODY_BYTES  default 262144
 // SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are provided by the platform.
 
-import { createHandler, postgrestStore } from "./handler.ts";
+import { createHandler, supabaseStore } from "./handler.ts";
 
 const env = (name: string, fallback = "") => Deno.env.get(name) ?? fallback;
 
@@ -24,6 +26,6 @@ Deno.serve(
     connectionId: env("WEBHOOK_CONNECTION_ID") || null,
     maxBodyBytes: Number(env("WEBHOOK_MAX_BODY_BYTES", "262144")),
     now: () => Math.floor(Date.now() / 1000),
-    store: postgrestStore(env("SUPABASE_URL"), env("SUPABASE_SERVICE_ROLE_KEY")),
+    store: supabaseStore(env("SUPABASE_URL"), env("SUPABASE_SERVICE_ROLE_KEY")),
   }),
 );
