@@ -86,8 +86,12 @@ func sysNotifyRun(ctx context.Context, env *Env, bin string) error {
 		run.Fail("notify: %d messages failed to write", failed)
 	}
 	want := len(arrivals) - failed
-	got := nbAwaitReceipts(ctx, fakes, want, 8*time.Minute, 30*time.Second)
-	env.Logf("notify: %d of %d notifications reached a fake %s after the load", got, want, time.Since(began).Round(time.Second))
+	got := nbAwaitReceipts(ctx, fakes, want, 10*time.Minute, 30*time.Second)
+	env.Logf("notify: %d of %d notifications reached a fake %s after the load began", got, want, time.Since(began).Round(time.Second))
+	if got < want {
+		run.Fail("notify: %d of %d notifications had not reached a fake %s after the load began (still queued or lost: see the reconciliations)",
+			want-got, want, time.Since(began).Round(time.Second))
+	}
 	if err := sysDrainNotify(ctx, db.Pool, 2*time.Minute); err != nil {
 		run.Fail("notify: %v", err)
 	}
