@@ -73,6 +73,7 @@ func sysNotifyRun(ctx context.Context, env *Env, bin string) error {
 	}
 	env.Logf("notify: sidecar ready, %d chats, %d messages (%.0f/s then %.0f/s)", len(pairs), total, normal.Rate, surge.Rate)
 
+	cpu0, _ := procCPU(sc.cmd.Process.Pid)
 	began := time.Now()
 	arrivals, lateness, failed, err := nbOpenLoop(ctx, db.URL, phases, func(ctx context.Context, pool *pgxpool.Pool, i int) arrival {
 		return nbPairArrive(ctx, pool, pairs, i)
@@ -80,14 +81,19 @@ func sysNotifyRun(ctx context.Context, env *Env, bin string) error {
 	if err != nil {
 		return err
 	}
-	env.Logf("notify: %d messages in %s (generator at most %s behind schedule, %d failed writes)", len(arrivals),
-		time.Since(began).Round(time.Millisecond), lateness.Round(time.Millisecond), failed)
+	loadFor := time.Since(began)
+	cpu1, _ := procCPU(sc.cmd.Process.Pid)
+	env.Logf("notify: %d messages in %s (generator at most %s behind schedule, %d failed writes); the sidecar used %.1f CPU-s meanwhile (%.2f cores)", len(arrivals),
+		loadFor.Round(time.Millisecond), lateness.Round(time.Millisecond), failed, (cpu1 - cpu0).Seconds(), (cpu1-cpu0).Seconds()/loadFor.Seconds())
 	if failed > 0 {
 		run.Fail("notify: %d messages failed to write", failed)
 	}
 	want := len(arrivals) - failed
 	got := nbAwaitReceipts(ctx, fakes, want, 10*time.Minute, 30*time.Second)
-	env.Logf("notify: %d of %d notifications reached a fake %s after the load began", got, want, time.Since(began).Round(time.Second))
+	cpu2, _ := procCPU(sc.cmd.Process.Pid)
+	env.Logf("notify: %d of %d notifications reached a fake %s after the load began; the sidecar used %.1f CPU-s in all (%.0f µs per message, %.2f cores after the load)",
+		got, want, time.Since(began).Round(time.Second), (cpu2 - cpu0).Seconds(), float64((cpu2-cpu0).Microseconds())/float64(max(want, 1)),
+		(cpu2-cpu1).Seconds()/(time.Since(began)-loadFor).Seconds())
 	if got < want {
 		run.Fail("notify: %d of %d notifications had not reached a fake %s after the load began (still queued or lost: see the reconciliations)",
 			want-got, want, time.Since(began).Round(time.Second))
