@@ -75,7 +75,12 @@ type arrival struct {
 //     provider fakes with injected latency (sysFakeLatency), for VENDORHUB_REALTIME_STORE=on
 //     (default) and off (surge only): commit → supabase-js callback vs commit → receipt by a
 //     bare pglogrepl client on a second, temporary slot (walFloor); commit → provider receipt
-//     per channel; the sidecar's peak RSS; every effect reconciled by id.
+//     of the mix's few single notifications per channel; the sidecar's peak RSS; every
+//     effect reconciled by id, each recipient-message notified alone or in exactly one digest.
+//   - notify (system_notify.go): single notifications as real users produce them (two-person
+//     chats, each message its recipient's first in the conversation) at a normal day, then a
+//     20× surge of 500 messages/s: commit → provider receipt per channel against the goal
+//     (≤ 250 ms p99, the provider's injected latency excluded), reconciled per message.
 //   - replication (replication_floor.go): a backlog drained by the pg_recvlogical binary, the
 //     sidecar, and pg_recvlogical again: events/s and CPU µs/event of client and walsender.
 //   - planner (planner_floor.go): the planner's hand-off vs the same rows written with plain
