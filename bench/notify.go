@@ -10,12 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/wedsync/vendorhub/bench/load"
 	"github.com/wedsync/vendorhub/internal/channel"
 	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/jobs"
@@ -46,9 +45,10 @@ func init() { register("notify", benchNotify) }
 //     5 per chat with the default window (1 in 5 decisions writes a notification, the rest
 //     are held for the digest). notify.decide_per_s is Decide alone, in memory.
 //   - notify.{push,email,sms}_p99_ms: `vendorhub run` (stage notify) against the FCM, Resend
-//     and Twilio fakes; messages commit at notifyRate per second for notifyFor (one recipient
-//     each, a third per channel); latency is commit returned → the fake received the request.
-//     The anti-spam window is 1 ms here, so every message is its own notification.
+//     and Twilio fakes, on the workload of the system run's part notify (nbPairs: one
+//     recipient per message, a third per channel, every message the first of its recipient's
+//     anti-spam window, so each is its own notification); messages commit open loop at
+//     notifyRate per second for notifyFor; latency is commit → the fake received the request.
 //   - notify.surge_*: 10,000 messages in 10 s into the couple↔vendor chats of weddings of 30
 //     vendors; the sidecar runs with a 2 s window (1 s inactivity, 5 s max wait) so digests
 //     settle quickly. lost = messages neither notified nor counted in a digest + notifications
@@ -335,53 +335,6 @@ func startNotifySidecar(ctx context.Context, bin, dbURL, slot string, extra []st
 	}
 }
 
-// nbPairs writes n two-person chats; recipient i is reachable by push, email or SMS only
-// (i%3), so a third of the notifications go to each provider.
-func nbPairs(ctx context.Context, pool *pgxpool.Pool, n int) (convs, senders []string, err error) {
-	var users, emails, phones, devU, devT, prefU []string
-	var cIDs, cpC, cpU []string
-	wedding := uuid.NewString()
-	for i := range n {
-		s, r, c := uuid.NewString(), uuid.NewString(), uuid.NewString()
-		convs, senders = append(convs, c), append(senders, s)
-		var email, phone *string
-		switch i % 3 {
-		case 0:
-			devU, devT = append(devU, r), append(devT, "bench-token:"+r)
-		case 1:
-			e := "r-" + r + "@example.com"
-			email = &e
-		case 2:
-			p := fmt.Sprintf("+1415%07d", i)
-			phone = &p
-			prefU = append(prefU, r)
-		}
-		users = append(users, s, r)
-		emails, phones = append(emails, "", deref(email)), append(phones, "", deref(phone))
-		cIDs = append(cIDs, c)
-		cpC, cpU = append(cpC, c, c), append(cpU, s, r)
-	}
-	batch := &pgx.Batch{}
-	batch.Queue(`insert into auth.users (id, aud, role, created_at) select u, 'authenticated', 'authenticated', now() from unnest($1::uuid[]) u`, users)
-	batch.Queue(`insert into public.notification_settings (user_id, email, phone) select u, nullif(e, ''), nullif(p, '') from unnest($1::uuid[], $2::text[], $3::text[]) x(u, e, p)`, users, emails, phones)
-	batch.Queue(`insert into public.devices (user_id, platform, token) select u, 'ios', t from unnest($1::uuid[], $2::text[]) x(u, t)`, devU, devT)
-	batch.Queue(`insert into public.notification_preferences (user_id, category, channel, enabled) select u, 'new_message', 'sms', true from unnest($1::uuid[]) u`, prefU)
-	batch.Queue(`insert into public.weddings (id, title, wedding_date) values ($1, 'Bench', '2027-06-12')`, wedding)
-	batch.Queue(`insert into public.conversations (id, wedding_id, subject) select c, $2, 'Bench' from unnest($1::uuid[]) c`, cIDs, wedding)
-	batch.Queue(`insert into public.conversation_participants (conversation_id, user_id) select c, u from unnest($1::uuid[], $2::uuid[]) x(c, u)`, cpC, cpU)
-	if err := pool.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, nil, fmt.Errorf("pairs fixture: %w", err)
-	}
-	return convs, senders, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // nbWrite commits total messages at rate per second, batch per transaction (writers
 // goroutines on their own tickers); message i goes to pick(i) and its body is "bench-<i>". It
 // returns when each message's commit returned.
@@ -430,77 +383,49 @@ select * from unnest($1::uuid[], $2::uuid[], $3::text[])`, convs, senders, bodie
 	return committed, <-errs
 }
 
-// benchNotifyLatency measures commit → provider request per channel at notifyRate.
+// benchNotifyLatency measures commit → provider request per channel at notifyRate, on the
+// workload of the system run's part notify (nbPairs: every message the first of its
+// recipient's window, a third of the recipients per channel) with the notify stage alone.
 func benchNotifyLatency(ctx context.Context, env *Env, bin string) error {
 	db, err := env.NewDB(ctx, false)
 	if err != nil {
 		return err
 	}
-	convs, senders, err := nbPairs(ctx, db.Pool, 600)
+	phase := load.Phase{Name: "steady", Rate: notifyRate, For: notifyFor}
+	total := int(notifyRate * notifyFor / time.Second)
+	pairs, err := nbPairs(ctx, db.Pool, (total+1)/2)
 	if err != nil {
 		return err
 	}
 	fakes := newNBFakes()
 	defer fakes.close()
-	sc, err := startNotifySidecar(ctx, bin, db.URL, "bench_notify_latency", append(fakes.env(), "VENDORHUB_NOTIFY_WINDOW=1ms"))
+	sc, err := startNotifySidecar(ctx, bin, db.URL, "bench_notify_latency", fakes.env())
 	if err != nil {
 		return err
 	}
 	defer sc.stop()
-	total := int(notifyRate * notifyFor / time.Second)
-	env.Logf("notify latency: %d messages at %d/s, one recipient each, push/email/SMS in thirds", total, notifyRate)
-	committed, err := nbWrite(ctx, db.Pool, total, notifyRate, 1, func(i int) (string, string) { return convs[i%len(convs)], senders[i%len(convs)] })
+	env.Logf("notify latency: %d messages at %d/s into %d two-person chats, push/email/SMS in thirds", total, notifyRate, len(pairs))
+	arrivals, _, failed, err := nbOpenLoop(ctx, db.URL, []load.Phase{phase}, func(ctx context.Context, pool *pgxpool.Pool, i int) arrival {
+		return nbPairArrive(ctx, pool, pairs, i)
+	})
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for len(fakes.fcm.Sent())+len(fakes.resend.Sent())+len(fakes.twilio.Sent()) < total {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d notifications reached the fakes", len(fakes.fcm.Sent())+len(fakes.resend.Sent())+len(fakes.twilio.Sent()), total)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if failed > 0 {
+		return fmt.Errorf("%d messages failed to write", failed)
 	}
-	for _, c := range []struct {
-		name string
-		rec  *providerfake.Recorder
-		tag  func([]byte) string
-	}{
-		{"push", &fakes.fcm.Recorder, func(b []byte) string {
-			var m struct {
-				Message struct {
-					Notification struct{ Body string } `json:"notification"`
-				} `json:"message"`
-			}
-			_ = json.Unmarshal(b, &m)
-			return m.Message.Notification.Body
-		}},
-		{"email", &fakes.resend.Recorder, func(b []byte) string {
-			var m struct{ Text string }
-			_ = json.Unmarshal(b, &m)
-			return m.Text
-		}},
-		{"sms", &fakes.twilio.Recorder, func(b []byte) string {
-			v, _ := url.ParseQuery(string(b))
-			return strings.TrimPrefix(v.Get("Body"), "New message: ")
-		}},
-	} {
-		seen := map[int]bool{}
-		var ms []float64
-		for _, r := range c.rec.Requests() {
-			i, err := strconv.Atoi(strings.TrimPrefix(c.tag(r.Body), "bench-"))
-			if err != nil || i < 0 || i >= total || seen[i] {
-				continue
-			}
-			seen[i] = true
-			ms = append(ms, float64(r.At.Sub(committed[i]).Microseconds())/1000)
-		}
+	if got := nbAwaitReceipts(ctx, fakes, total, 3*time.Minute, 30*time.Second); got < total {
+		return fmt.Errorf("only %d of %d notifications reached the fakes", got, total)
+	}
+	fromCommit, _ := nbLatency(arrivals, nbReceipts(fakes), phase.Name)
+	for _, ch := range nbChannels {
+		ms := fromCommit[ch].Sorted()
 		if len(ms) == 0 {
-			return fmt.Errorf("no %s requests", c.name)
+			return fmt.Errorf("no %s requests", ch)
 		}
-		slices.Sort(ms)
-		env.Logf("%s: %d notifications, p50 %.0f ms, p99 %.0f ms, max %.0f ms", c.name, len(ms), pct(ms, 0.50), pct(ms, 0.99), ms[len(ms)-1])
-		env.Record("notify."+c.name+"_p50_ms", pct(ms, 0.50))
-		env.Record("notify."+c.name+"_p99_ms", pct(ms, 0.99))
+		env.Logf("%s: %d notifications, p50 %.0f ms, p99 %.0f ms, max %.0f ms", ch, len(ms), pct(ms, 0.50), pct(ms, 0.99), ms[len(ms)-1])
+		env.Record("notify."+ch+"_p50_ms", pct(ms, 0.50))
+		env.Record("notify."+ch+"_p99_ms", pct(ms, 0.99))
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +41,7 @@ func init() { register("system", benchSystem) }
 var (
 	sysNormalRate = flag.Float64("system-normal-rate", 50, "system: arrivals per second of a normal day")
 	sysFor        = flag.Duration("system-for", 60*time.Second, "system: duration of each phase (normal, surge)")
-	sysParts      = flag.String("system-parts", "load,replication,webhooks,planner,sockets", "system: parts to run (load: the mix in both publishing modes; replication: vs the pg_recvlogical binary; webhooks: ingress vs a bare handler; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
+	sysParts      = flag.String("system-parts", "load,notify,replication,webhooks,planner,sockets", "system: parts to run (load: the mix in both publishing modes; notify: single notifications per channel, normal day then surge; replication: vs the pg_recvlogical binary; webhooks: ingress vs a bare handler; planner: hand-off vs multi-row INSERT; sockets: fan-out and idle memory)")
 	sysWeddings   = flag.Int("system-weddings", 20, "system: weddings of 30 vendors the mix writes into")
 )
 
@@ -61,7 +62,8 @@ type arrival struct {
 	kind      string    // "message" or "status"
 	wedding   int
 	messageID string
-	recips    int // participants other than the sender
+	conv      string   // the message's conversation
+	to        []string // its recipients: the participants other than the sender
 	ok        bool
 }
 
@@ -73,7 +75,12 @@ type arrival struct {
 //     provider fakes with injected latency (sysFakeLatency), for VENDORHUB_REALTIME_STORE=on
 //     (default) and off (surge only): commit → supabase-js callback vs commit → receipt by a
 //     bare pglogrepl client on a second, temporary slot (walFloor); commit → provider receipt
-//     per channel; the sidecar's peak RSS; every effect reconciled by id.
+//     of the mix's few single notifications per channel; the sidecar's peak RSS; every
+//     effect reconciled by id, each recipient-message notified alone or in exactly one digest.
+//   - notify (system_notify.go): single notifications as real users produce them (two-person
+//     chats, each message its recipient's first in the conversation) at a normal day, then a
+//     20× surge of 500 messages/s: commit → provider receipt per channel against the goal
+//     (≤ 250 ms p99, the provider's injected latency excluded), reconciled per message.
 //   - replication (replication_floor.go): a backlog drained by the pg_recvlogical binary, the
 //     sidecar, and pg_recvlogical again: events/s and CPU µs/event of client and walsender.
 //   - planner (planner_floor.go): the planner's hand-off vs the same rows written with plain
@@ -107,6 +114,11 @@ func benchSystem(ctx context.Context, env *Env) error {
 		}
 		if err := sysRun(ctx, env, bin, mode, phases); err != nil {
 			return fmt.Errorf("realtime store %s: %w", mode, err)
+		}
+	}
+	if strings.Contains(*sysParts, "notify") {
+		if err := sysNotifyRun(ctx, env, bin); err != nil {
+			run.Fail("notify: %v", err)
 		}
 	}
 	if strings.Contains(*sysParts, "replication") {
@@ -265,44 +277,16 @@ func sysRun(ctx context.Context, env *Env, bin, store string, phases []load.Phas
 	env.Logf("store %s: sidecar ready, WAL floor on a temporary slot, %d supabase-js clients subscribed", store, len(ncs))
 
 	// Load.
-	pcfg, err := pgxpool.ParseConfig(db.URL)
-	if err != nil {
-		return err
-	}
-	pcfg.MaxConns = 64
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	offsets := load.Arrivals(phases...)
-	phaseOf := func(i int) string {
-		n := 0
-		for _, p := range phases {
-			n += int(math.Round(p.Rate * p.For.Seconds()))
-			if i < n {
-				return p.Name
-			}
-		}
-		return phases[len(phases)-1].Name
-	}
-	arrivals := make([]arrival, len(offsets))
-	var writeErrs sync.Map
-	var peakRSS float64
 	began := time.Now()
-	lateness := load.Run(ctx, began.Add(100*time.Millisecond), offsets, func(ctx context.Context, a load.Arrival) {
-		ar := sysArrive(ctx, pool, ws, a.Index)
-		ar.phase, ar.scheduled = phaseOf(a.Index), a.Scheduled
-		if !ar.ok {
-			writeErrs.Store(a.Index, true)
-		}
-		arrivals[a.Index] = ar
+	arrivals, lateness, failedWrites, err := nbOpenLoop(ctx, db.URL, phases, func(ctx context.Context, pool *pgxpool.Pool, i int) arrival {
+		return sysArrive(ctx, pool, ws, i)
 	})
+	if err != nil {
+		return err
+	}
 	loadElapsed := time.Since(began)
-	peakRSS, _ = peakRSSMiB(sc.cmd.Process.Pid)
-	failedWrites := 0
-	writeErrs.Range(func(_, _ any) bool { failedWrites++; return true })
-	env.Logf("store %s: %d arrivals in %s (generator at most %s behind schedule, %d failed writes)", store, len(offsets),
+	peakRSS, _ := peakRSSMiB(sc.cmd.Process.Pid)
+	env.Logf("store %s: %d arrivals in %s (generator at most %s behind schedule, %d failed writes)", store, len(arrivals),
 		loadElapsed.Round(time.Millisecond), lateness.Round(time.Millisecond), failedWrites)
 	if failedWrites > 0 {
 		run.Fail("store %s: %d arrivals failed to write", store, failedWrites)
@@ -381,7 +365,7 @@ func sysRun(ctx context.Context, env *Env, bin, store string, phases []load.Phas
 	}
 	run.Add(results.NewFigure("notify.surge_peak_rss", peakRSS, "MiB", "", 0, &results.Goal{Of: "value", AtMost: true, Limit: 256},
 		"peak resident set (VmHWM) of the sidecar through the normal day and the surge"))
-	return sysNotifications(ctx, env, db.Pool, fakes, arrivals, ws)
+	return sysNotifications(ctx, env, db.Pool, fakes, arrivals, phases, ws, &floor.lsn)
 }
 
 // earlier returns the earlier of two times (latency starts at the scheduled time or the
@@ -419,16 +403,16 @@ returning clock_timestamp()`, wd.id, wd.vendors[v], status).Scan(&a.committed)
 		a.ok = err == nil
 		return a
 	}
-	conv, sender, recips := wd.chats[v], wd.vendors[v], 1
+	a.conv, a.to = wd.chats[v], []string{wd.couple}
+	sender := wd.vendors[v]
 	switch {
 	case i%5 == 1:
-		conv, recips = wd.group, len(wd.vendors) // couple + 29 other vendors
+		a.conv, a.to = wd.group, append([]string{wd.couple}, slices.Delete(slices.Clone(wd.vendors), v, v+1)...) // couple + 29 other vendors
 	case i%2 == 0:
-		sender = wd.couple
+		sender, a.to = wd.couple, []string{wd.vendors[v]}
 	}
-	a.recips = recips
-	err := pool.QueryRow(ctx, `insert into public.messages (conversation_id, sender_id, body) values ($1, $2, $3)
-returning id::text, clock_timestamp()`, conv, sender, "bench-"+strconv.Itoa(i)).Scan(&a.messageID, &a.committed)
+	var err error
+	a.messageID, a.committed, err = nbSend(ctx, pool, a.conv, sender, "bench-"+strconv.Itoa(i))
 	a.ok = err == nil
 	return a
 }
@@ -454,168 +438,41 @@ func sysDrainNotify(ctx context.Context, pool *pgxpool.Pool, within time.Duratio
 	}
 }
 
-// sysNotifications reports commit → provider receipt per channel for the surge, and
-// reconciles recipient-messages and provider sends.
-func sysNotifications(ctx context.Context, env *Env, pool *pgxpool.Pool, fakes *nbFakes, arrivals []arrival, ws []nbWedding) error {
-	run := env.Run
+// sysNotifications reports the mix's notifications: commit → provider receipt of the few
+// single-message notifications per phase and channel (most of the mix's messages land inside
+// their recipients' anti-spam windows and go out in digests: part notify measures single
+// notifications), every recipient-message reconciled per message, and provider sends per
+// notification.
+func sysNotifications(ctx context.Context, env *Env, pool *pgxpool.Pool, fakes *nbFakes, arrivals []arrival, phases []load.Phase, ws []nbWedding, lsn *lsnTracker) error {
 	// Only the bench weddings count (the seed holds demo notifications of its own).
-	var weddings, threads []string
+	var weddings []string
 	for _, w := range ws {
 		weddings = append(weddings, w.id)
-		for _, c := range append([]string{w.group}, w.chats...) {
-			threads = append(threads, "conversation:"+c)
+	}
+	receipts := nbReceipts(fakes)
+	for _, p := range phases {
+		fromCommit, fromSchedule := nbLatency(arrivals, receipts, p.Name)
+		for _, ch := range nbChannels {
+			if n := len(fromCommit[ch].Sorted()); n > 0 {
+				l := latency("notify.mix_"+p.Name+"."+ch, "commit → request reached the fake (before its injected latency)", fromCommit[ch].Sorted())
+				env.Run.AddLatency(latency(l.Name, "scheduled send → request reached the fake (before its injected latency)", fromSchedule[ch].Sorted()))
+				env.Run.AddLatency(l)
+				env.Logf("notify mix %s %s: %d single notifications, p50 %.0f p99 %.0f ms from the commit", p.Name, ch, n, l.P50, l.P99)
+			}
 		}
 	}
-	// Provider receipts of single-message notifications carry the message body "bench-<i>".
-	for _, c := range []struct {
-		name string
-		rec  *providerfake.Recorder
-		tag  func([]byte) string
-	}{
-		{"push", &fakes.fcm.Recorder, func(b []byte) string {
-			var m struct {
-				Message struct {
-					Notification struct{ Body string } `json:"notification"`
-				} `json:"message"`
-			}
-			_ = json.Unmarshal(b, &m)
-			return m.Message.Notification.Body
-		}},
-		{"email", &fakes.resend.Recorder, func(b []byte) string {
-			var m struct{ Text string }
-			_ = json.Unmarshal(b, &m)
-			return m.Text
-		}},
-		{"sms", &fakes.twilio.Recorder, func(b []byte) string {
-			v, _ := url.ParseQuery(string(b))
-			return strings.TrimPrefix(v.Get("Body"), "New message: ")
-		}},
-	} {
-		var s, fromCommit load.Samples
-		for _, r := range c.rec.Requests() {
-			body := c.tag(r.Body)
-			k := strings.Index(body, "bench-")
-			if k < 0 {
-				continue
-			}
-			i, err := strconv.Atoi(strings.TrimRightFunc(body[k+len("bench-"):], func(r rune) bool { return r < '0' || r > '9' }))
-			if err != nil || i < 0 || i >= len(arrivals) || arrivals[i].phase != "surge" {
-				continue
-			}
-			s.Add(r.At.Sub(earlier(arrivals[i].scheduled, arrivals[i].committed)))
-			fromCommit.Add(r.At.Sub(arrivals[i].committed))
-		}
-		run.AddLatency(latency("notify.surge."+c.name, "scheduled send → request reached the fake (before its injected latency)", s.Sorted()))
-		l := latency("notify.surge."+c.name, "commit → request reached the fake (before its injected latency)", fromCommit.Sorted())
-		run.AddLatency(l)
-		if l.Samples == 0 {
-			run.NotDone("notify." + c.name + ": no single-message " + c.name + " notification reached its fake during the surge (the planner chose other channels for every recipient)")
-			continue
-		}
-		run.Add(results.NewFigure("notify.surge."+c.name+".p99_minus_injected", l.P99, "ms", "", 0,
-			&results.Goal{Of: "value", AtMost: true, Limit: 250}, "commit → provider receipt, the request's own injected latency excluded"))
-		env.Logf("notify %s: %d receipts in the surge, p50 %.0f p99 %.0f ms", c.name, l.Samples, l.P50, l.P99)
-	}
-
-	// Recipient-messages: each is notified alone, counted in a sent digest, or held for one.
-	want := 0
-	for _, a := range arrivals {
-		if a.ok && a.kind == "message" {
-			want += a.recips
-		}
-	}
-	var alone, digested, held int
-	if err := pool.QueryRow(ctx, `select
-  (select count(*) from public.notifications where data->>'event_type' = 'message.created' and wedding_id = any($1::uuid[])),
-  (select coalesce(sum((data->>'messages')::int), 0) from public.notifications where data->>'event_type' = 'digest' and wedding_id = any($1::uuid[])),
-  (select coalesce(sum(pending_count), 0) from vendorhub.notify_threads where thread = any($2::text[]))`, weddings, threads).Scan(&alone, &digested, &held); err != nil {
+	if _, err := sysReconcileNotices(ctx, env, pool, "notifications of the mix", arrivals, lsn.get, weddings); err != nil {
 		return err
 	}
-	got := alone + digested + held
-	run.AddReconciliation(results.Reconciliation{Name: fmt.Sprintf("notifications: recipient-messages notified alone (%d), in digests (%d) or held for a digest (%d), by count", alone, digested, held),
-		Expected: want, Lost: max(0, want-got), Duplicated: max(0, got-want)})
-
-	// Provider sends by notification id: every notification reached a provider, none twice
-	// on the same channel.
-	rows, err := pool.Query(ctx, `select n.id::text, coalesce(d.provider, ''), coalesce(d.provider_id, '')
-from public.notifications n left join public.deliveries d on d.notification_id = n.id and d.provider_id is not null
-where n.wedding_id = any($1::uuid[])`, weddings)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	byProviderID := map[string]string{}
-	seenID := map[string]bool{}
-	for rows.Next() {
-		var id, prov, pid string
-		if err := rows.Scan(&id, &prov, &pid); err != nil {
-			return err
-		}
-		if !seenID[id] {
-			seenID[id] = true
-			ids = append(ids, id)
-		}
-		if pid != "" {
-			byProviderID[prov+"/"+pid] = id
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	sends := &load.Tally{}
-	perNotification := map[string]bool{}
-	note := func(id, ch string) {
-		sends.See(id + "/" + ch)
-		perNotification[id] = true
-	}
-	for _, m := range fakes.fcm.Sent() {
-		note(m.Data["notification_id"], "push")
-	}
-	for _, m := range fakes.resend.Sent() {
-		if id, ok := byProviderID["resend/"+m.ID]; ok {
-			note(id, "email")
-		} else {
-			sends.See("unmatched-email/" + m.ID)
-		}
-	}
-	for _, m := range fakes.twilio.Sent() {
-		if id, ok := byProviderID["twilio/"+m.SID]; ok {
-			note(id, "sms")
-		} else {
-			sends.See("unmatched-sms/" + m.SID)
-		}
-	}
-	var lostIDs []string
-	for _, id := range ids {
-		if !perNotification[id] {
-			lostIDs = append(lostIDs, id)
-		}
-	}
-	lost := len(lostIDs)
-	if lost > 0 {
-		var why string
-		_ = pool.QueryRow(ctx, `select coalesce(string_agg(format('%s %s %s %s', n.category, d.channel, d.status, coalesce(d.error_code, '')), '; '), 'no deliveries rows')
-from public.notifications n left join public.deliveries d on d.notification_id = n.id where n.id = any($1::uuid[])`, lostIDs[:min(5, lost)]).Scan(&why)
-		env.Logf("notifications without a provider send (first 5): %s", why)
-	}
-	dup := 0
-	sends.Each(func(_ string, n int) {
-		if n > 1 {
-			dup += n - 1
-		}
-	})
-	run.AddReconciliation(results.Reconciliation{Name: "provider sends per notification id and channel (FCM notification_id; Resend/Twilio provider id → deliveries)",
-		Expected: len(ids), Lost: lost, Duplicated: dup})
-	env.Logf("notifications: %d rows; %d recipient-messages expected, %d alone + %d digested + %d held; %d FCM, %d Resend, %d Twilio sends",
-		len(ids), want, alone, digested, held, len(fakes.fcm.Sent()), len(fakes.resend.Sent()), len(fakes.twilio.Sent()))
-	return nil
+	return sysProviderSends(ctx, env, pool, fakes, weddings, "notifications of the mix")
 }
 
 // walFloor is the WAL floor: a bare logical-replication client on a temporary slot of its own,
 // stamping each message.created event as it arrives.
 type walFloor struct {
 	tally load.Tally
-	at    sync.Map // message id → receipt time
+	at    sync.Map   // message id → receipt time
+	lsn   lsnTracker // message id → commit LSN of its transaction
 }
 
 func floorReadyFn(ch chan<- error) func() { return func() { ch <- nil } }
@@ -649,6 +506,7 @@ func (f *walFloor) run(ctx context.Context, dbURL string, ready func()) error {
 	}
 	ready()
 	pos := start
+	var commitLSN uint64 // of the transaction being decoded
 	nextStatus := time.Now()
 	for {
 		if time.Now().After(nextStatus) {
@@ -691,6 +549,9 @@ func (f *walFloor) run(ctx context.Context, dbURL string, ready func()) error {
 			if err != nil {
 				continue
 			}
+			if b, ok := m.(*pglogrepl.BeginMessage); ok {
+				commitLSN = uint64(b.FinalLSN)
+			}
 			if lm, ok := m.(*pglogrepl.LogicalDecodingMessage); ok && lm.Prefix == "vendorhub" {
 				var ev struct {
 					Type string `json:"type"`
@@ -701,6 +562,11 @@ func (f *walFloor) run(ctx context.Context, dbURL string, ready func()) error {
 				if json.Unmarshal(lm.Content, &ev) == nil && ev.Type == "message.created" && ev.Data.MessageID != "" {
 					f.tally.See(ev.Data.MessageID)
 					f.at.LoadOrStore(ev.Data.MessageID, at)
+					if lm.Transactional {
+						f.lsn.set(ev.Data.MessageID, commitLSN)
+					} else {
+						f.lsn.set(ev.Data.MessageID, uint64(lm.LSN))
+					}
 				}
 			}
 		}

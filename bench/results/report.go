@@ -99,6 +99,7 @@ func Report(run *Run, path string) string {
 	w("```sh\nmake bench                      # full run (this one: %.0f s): writes bench/results/<UTC timestamp>.json\n", run.Duration)
 	w("go run ./bench -report           # regenerates this page from the newest full run\n")
 	w("make bench BENCH_FLAGS='-system-for 10s -system-parts load'   # a short partial run (never reported here)\n")
+	w("make bench BENCH_FLAGS='-system-for 20s -system-parts notify' # single notifications per channel alone (notify.surge.*)\n")
 	w("make bench BENCH_FLAGS=-stages   # a full run plus the stage micro-benchmarks (stage.* figures)\n```\n")
 	return b.String()
 }
