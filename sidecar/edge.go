@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -75,6 +76,12 @@ func (s *Sidecar) newEdge() (*http.ServeMux, error) {
 	}
 	s.edge.internal = http.NewServeMux()
 	s.edge.internal.HandleFunc("GET /healthz", serveHealthz)
+	// Go profiles for operators, never on the public listener.
+	s.edge.internal.HandleFunc("/debug/pprof/", pprof.Index)
+	s.edge.internal.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	s.edge.internal.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s.edge.internal.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	s.edge.internal.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	for _, p := range []string{"/metrics", "/readyz"} {
 		s.mux.Handle(p, http.NotFoundHandler()) // only on the internal listener
 	}
