@@ -120,12 +120,6 @@ func (ch *channel) endReplay(replayed map[string]bool) {
 	ch.held = kept
 }
 
-func (ch *channel) subject() string {
-	ch.conn.mu.Lock()
-	defer ch.conn.mu.Unlock()
-	return ch.claims.Subject
-}
-
 func (ch *channel) readsPresence() bool {
 	ch.conn.mu.Lock()
 	defer ch.conn.mu.Unlock()
