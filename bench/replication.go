@@ -201,7 +201,8 @@ func replRecvlogical(ctx context.Context, dbURL, slot, end string) (time.Duratio
 	return time.Since(began), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
-// stubCommitter routes every batch (the pure half of the hand-off) and makes nothing durable.
+// stubCommitter routes every transaction (the pure half of the hand-off, called by the
+// stream's reader) and makes nothing durable.
 type stubCommitter struct {
 	router *route.Router
 	events atomic.Int64
