@@ -201,7 +201,8 @@ func replRecvlogical(ctx context.Context, dbURL, slot, end string) (time.Duratio
 	return time.Since(began), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
-// stubCommitter routes every batch (the pure half of the hand-off) and makes nothing durable.
+// stubCommitter routes every transaction (the pure half of the hand-off, called by the
+// stream's reader) and makes nothing durable.
 type stubCommitter struct {
 	router *route.Router
 	events atomic.Int64
@@ -212,8 +213,11 @@ type stubCommitter struct {
 
 func (*stubCommitter) Cursor(context.Context) (uint64, error) { return 0, nil }
 
-func (s *stubCommitter) Commit(_ context.Context, batch []decode.Transaction, _ uint64) ([]route.Routed, error) {
-	routed := handoff.Route(s.router, batch, nil)
+func (s *stubCommitter) Route(txs []decode.Transaction) []route.Routed {
+	return handoff.Route(s.router, txs, nil)
+}
+
+func (s *stubCommitter) CommitRouted(_ context.Context, _ []decode.Transaction, routed []route.Routed, _ uint64) error {
 	var n int64
 	for i := range routed {
 		if routed[i].Type == event.TaskUpdated {
@@ -223,7 +227,7 @@ func (s *stubCommitter) Commit(_ context.Context, batch []decode.Transaction, _ 
 	if s.events.Add(n) >= s.want {
 		s.once.Do(func() { close(s.done) })
 	}
-	return routed, nil
+	return nil
 }
 
 func (*stubCommitter) Broadcast([]route.Routed) {}
@@ -352,10 +356,9 @@ type latencyCommitter struct {
 	samples []time.Duration
 }
 
-func (l *latencyCommitter) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error) {
-	res, err := l.Handoff.Commit(ctx, batch, upTo)
-	if err != nil {
-		return res, err
+func (l *latencyCommitter) CommitRouted(ctx context.Context, batch []decode.Transaction, routed []route.Routed, upTo uint64) error {
+	if err := l.Handoff.CommitRouted(ctx, batch, routed, upTo); err != nil {
+		return err
 	}
 	now := time.Now()
 	l.mu.Lock()
@@ -365,7 +368,7 @@ func (l *latencyCommitter) Commit(ctx context.Context, batch []decode.Transactio
 		}
 	}
 	l.mu.Unlock()
-	return res, nil
+	return nil
 }
 
 func (l *latencyCommitter) count() int {

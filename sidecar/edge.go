@@ -17,8 +17,9 @@ import (
 // HTTPConfig configures the HTTP edge: server limits, trusted proxies and the optional
 // internal listener of /metrics and /readyz (internal/edge).
 type HTTPConfig struct {
-	// InternalAddr, when set, serves /metrics and /readyz (and /healthz) on this address
-	// only; the public listener answers 404 for them. VENDORHUB_INTERNAL_ADDR. Defaults to ""
+	// InternalAddr, when set, serves /metrics and /readyz (and /healthz, and the Go
+	// profiles under /debug/pprof/) on this address only; the public listener answers 404
+	// for them. VENDORHUB_INTERNAL_ADDR. Defaults to ""
 	// (they stay on VENDORHUB_HTTP_ADDR, which binds loopback by default).
 	InternalAddr string
 	// TrustedProxies lists the reverse proxies (CIDRs or addresses, comma-separated) whose
@@ -76,16 +77,21 @@ func (s *Sidecar) newEdge() (*http.ServeMux, error) {
 	}
 	s.edge.internal = http.NewServeMux()
 	s.edge.internal.HandleFunc("GET /healthz", serveHealthz)
-	// Go profiles for operators, never on the public listener.
-	s.edge.internal.HandleFunc("/debug/pprof/", pprof.Index)
-	s.edge.internal.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	s.edge.internal.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	s.edge.internal.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	s.edge.internal.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	registerPprof(s.edge.internal)
 	for _, p := range []string{"/metrics", "/readyz"} {
 		s.mux.Handle(p, http.NotFoundHandler()) // only on the internal listener
 	}
 	return s.edge.internal, nil
+}
+
+// registerPprof serves the Go runtime profiles (net/http/pprof) under /debug/pprof/ on mux:
+// the internal listener only, never the public one.
+func registerPprof(mux *http.ServeMux) {
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 func serveHealthz(w http.ResponseWriter, _ *http.Request) {
@@ -135,7 +141,7 @@ func (s *Sidecar) listen() (*servers, error) {
 		s.boundMu.Lock()
 		s.edge.bound = iln.Addr().String()
 		s.boundMu.Unlock()
-		s.log.Info("internal listener: /metrics, /readyz, /healthz", "http", "http://"+iln.Addr().String())
+		s.log.Info("internal listener: /metrics, /readyz, /healthz, /debug/pprof/", "http", "http://"+iln.Addr().String())
 	}
 	return sv, nil
 }

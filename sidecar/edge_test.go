@@ -55,8 +55,8 @@ func TestInternalListener(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, get(s.Addr(), "/readyz"))
 	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/metrics"))
 	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/healthz"))
-	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/debug/pprof/heap"), "profiles on the internal listener")
-	require.Equal(t, http.StatusNotFound, get(s.Addr(), "/debug/pprof/heap"), "never on the public one")
+	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/debug/pprof/"), "profiles on the internal listener")
+	require.Equal(t, http.StatusNotFound, get(s.Addr(), "/debug/pprof/"), "never on the public one")
 	require.Eventually(t, func() bool { return get(s.InternalAddr(), "/readyz") == http.StatusOK }, 30*time.Second, 20*time.Millisecond)
 }
 

@@ -170,8 +170,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Sidecar, error)
 	}
 
 	// The hand-off: every sink in one transaction with the cursor, in this order (all or
-	// nothing, so the order only fixes which sink sees a batch first); the broadcasters
-	// after the commit, best effort.
+	// nothing, so the order only fixes which sink sees a batch first). The broadcasters,
+	// best effort, get each transaction's events as the replication reader decodes it,
+	// before its hand-off (handoff.Broadcaster says why that is safe).
 	ho, err := handoff.New(pool, handoff.Config{Slot: cfg.Replication.Slot, Instance: cfg.InstanceID,
 		Router: route.NewRouter(route.DefaultRules, route.Options{Logger: logger}), Logger: logger,
 		Sinks: present([]handoff.Sink{

@@ -29,9 +29,12 @@ type Sink interface {
 	HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) error
 }
 
-// Broadcaster receives routed events after their hand-off committed and was acknowledged.
-// Delivery is best effort: Publish must not block (queue and drop when full, counting the
-// drops), and nothing it does can hold the acknowledgement back.
+// Broadcaster receives routed events as soon as the replication reader has decoded their
+// transaction, in WAL order, before their hand-off commits: the WAL holds only committed
+// transactions, so nothing broadcast can be rolled back, and a replay after a failed
+// hand-off or a crash repeats the events under the same event keys, which receivers treat as
+// repeats. Delivery is best effort: Publish must not block (queue and drop when full,
+// counting the drops), and nothing it does can hold the acknowledgement back.
 type Broadcaster interface {
 	Publish(events []route.Routed)
 }
@@ -50,7 +53,8 @@ type Config struct {
 	// Sinks are called, in order, inside every hand-off transaction. Defaults to none (the
 	// hand-off then only advances the cursor).
 	Sinks []Sink
-	// Broadcasters receive the routed events of every committed hand-off. Defaults to none.
+	// Broadcasters receive the routed events of every transaction as it is decoded, before
+	// its hand-off (see Broadcaster). Defaults to none.
 	Broadcasters []Broadcaster
 	// Router routes events. Defaults to route.NewRouter(route.DefaultRules, …).
 	Router *route.Router
@@ -107,7 +111,7 @@ func (e *SinkError) Unwrap() error { return e.Err }
 var (
 	handoffDuration = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "vendorhub_handoff_duration_seconds",
-		Help:    "Duration of one durable hand-off transaction (route, sinks, cursor, commit).",
+		Help:    "Duration of one durable hand-off transaction (sinks, cursor, commit).",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	})
 	handoffBatchTransactions = promauto.NewHistogram(prometheus.HistogramOpts{
@@ -186,36 +190,50 @@ func ReadCursor(ctx context.Context, q Querier, slot string) (uint64, error) {
 	return uint64(lsn), nil
 }
 
-// Commit makes batch durable in one transaction: route every event, call every sink, set
-// the cursor to GREATEST(cursor, upTo), commit. upTo must be the EndLSN of the batch's last
-// transaction, or a later position covering only WAL with nothing for vendorhub (idle
-// promotion); an empty batch writes the cursor only. On error nothing is durable. It returns
-// the batch's routed events, for Broadcast. *Handoff is a replication.Committer.
+// Route routes txs with the hand-off's router (Route): the routing of the replication
+// reader, whose result both the broadcast and CommitRouted use.
+func (h *Handoff) Route(txs []decode.Transaction) []route.Routed {
+	return Route(h.cfg.Router, txs, h.cfg.Logger)
+}
+
+// Commit routes batch and makes it durable (CommitRouted), returning the routed events.
 func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error) {
+	routed := h.Route(batch)
+	if err := h.CommitRouted(ctx, batch, routed, upTo); err != nil {
+		return nil, err
+	}
+	return routed, nil
+}
+
+// CommitRouted makes batch durable in one transaction: call every sink with routed (the
+// batch's events as Route returned them), set the cursor to GREATEST(cursor, upTo), commit.
+// upTo must be the EndLSN of the batch's last transaction, or a later position covering only
+// WAL with nothing for vendorhub (idle promotion); an empty batch writes the cursor only. On
+// error nothing is durable. *Handoff is a replication.Committer.
+func (h *Handoff) CommitRouted(ctx context.Context, batch []decode.Transaction, routed []route.Routed, upTo uint64) error {
 	start := time.Now()
-	routed := Route(h.cfg.Router, batch, h.cfg.Logger)
 	tx, err := h.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		handoffFailures.WithLabelValues("begin").Inc()
-		return nil, fmt.Errorf("handoff: begin: %w", err)
+		return fmt.Errorf("handoff: begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
 	if len(routed) > 0 {
 		for _, s := range h.cfg.Sinks {
 			if err := s.HandOff(ctx, tx, routed); err != nil {
 				handoffFailures.WithLabelValues(s.Name()).Inc()
-				return nil, &SinkError{Sink: s.Name(), Err: err}
+				return &SinkError{Sink: s.Name(), Err: err}
 			}
 		}
 	}
 	before, err := writeCursor(ctx, tx, h.cfg.Slot, upTo, h.cfg.Instance)
 	if err != nil {
 		handoffFailures.WithLabelValues("cursor").Inc()
-		return nil, err
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		handoffFailures.WithLabelValues("commit").Inc()
-		return nil, fmt.Errorf("handoff: commit: %w", err)
+		return fmt.Errorf("handoff: commit: %w", err)
 	}
 	d := time.Since(start)
 	handoffDuration.Observe(d.Seconds())
@@ -223,11 +241,11 @@ func (h *Handoff) Commit(ctx context.Context, batch []decode.Transaction, upTo u
 	if n := Replayed(batch, before); n > 0 {
 		replayedTransactions.Add(float64(n))
 	}
-	return routed, nil
+	return nil
 }
 
-// Broadcast hands routed events to every Broadcaster. Call it only after the hand-off that
-// produced them committed.
+// Broadcast hands routed events to every Broadcaster, in order. The replication reader calls
+// it for each transaction as it is decoded, before the hand-off (see Broadcaster).
 func (h *Handoff) Broadcast(events []route.Routed) {
 	if len(events) == 0 {
 		return

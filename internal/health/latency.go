@@ -13,7 +13,8 @@ import (
 var LatencyBoundsMillis = []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000}
 
 // Latency measures realtime latency: for every routed event with realtime topics, the time
-// from its commit to its hand-off to the broadcasters. It is a handoff.Broadcaster; Publish
+// from its commit to its hand-off to the broadcasters (as the replication reader decodes
+// it, before its durable hand-off). It is a handoff.Broadcaster; Publish
 // only counts, so it never blocks.
 type Latency struct {
 	now    func() time.Time

@@ -4,8 +4,10 @@
 // A Stream owns one replication connection (pgconn with replication=database, pglogrepl
 // for the protocol): it creates the pgoutput slot if missing, starts at the stored cursor
 // (vendorhub.replication_cursor; never IDENTIFY_SYSTEM's XLogPos), decodes XLogData with
-// package decode, and queues complete transactions for the hand-off, which runs in its own
-// goroutine so decoding continues while a hand-off commits. The queue is bounded: when it
+// package decode, routes each complete transaction once and broadcasts its events at once
+// (Committer: the WAL holds only committed transactions, so the best-effort broadcast need
+// not wait for the hand-off), and queues it with its routed events for the hand-off, which
+// runs in its own goroutine so decoding continues while a hand-off commits. The queue is bounded: when it
 // is full, reading stops and back-pressure lands in the slot.
 //
 // Acknowledgement (see docs/replication.md): the position sent as write, flush and

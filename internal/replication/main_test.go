@@ -43,8 +43,8 @@ type recorder struct {
 	commits chan struct{}
 }
 
-func (r *recorder) Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error) {
-	res, err := r.Handoff.Commit(ctx, batch, upTo)
+func (r *recorder) CommitRouted(ctx context.Context, batch []decode.Transaction, routed []route.Routed, upTo uint64) error {
+	err := r.Handoff.CommitRouted(ctx, batch, routed, upTo)
 	if err == nil {
 		r.mu.Lock()
 		r.batches = append(r.batches, append([]decode.Transaction(nil), batch...))
@@ -54,7 +54,7 @@ func (r *recorder) Commit(ctx context.Context, batch []decode.Transaction, upTo 
 		default:
 		}
 	}
-	return res, err
+	return err
 }
 
 func (r *recorder) transactions() []decode.Transaction {

@@ -18,7 +18,8 @@ import (
 // pollInterval bounds one read, so acknowledgements go out soon after a hand-off commits.
 const pollInterval = 100 * time.Millisecond
 
-// reader owns the replication connection of one session: it reads, decodes, queues and
+// reader owns the replication connection of one session: it reads, decodes, routes and
+// broadcasts each complete transaction (see Committer), queues it for the hand-off, and
 // sends every status update (pgconn is not safe for concurrent use).
 type reader struct {
 	s     *Stream
@@ -177,7 +178,10 @@ func (r *reader) handle(ctx context.Context, data []byte) error {
 				skipped.Inc() // a replay of what is already durable or queued
 				continue
 			}
-			if err := r.enqueue(ctx, item{tx: &txs[i]}); err != nil {
+			// Route once, broadcast now (the transaction is committed), hand off later.
+			routed := r.s.committer.Route(txs[i : i+1])
+			r.s.committer.Broadcast(routed)
+			if err := r.enqueue(ctx, item{tx: &txs[i], routed: routed}); err != nil {
 				return err
 			}
 			r.queued = txs[i].EndLSN

@@ -24,17 +24,27 @@ import (
 	"github.com/wedsync/vendorhub/internal/route"
 )
 
-// Committer makes batches durable: the sidecar's hand-off, or a stub in benchmarks. It is
-// defined here, in the consumer's terms, so replication depends on no implementation.
+// Committer routes, broadcasts and makes batches durable: the sidecar's hand-off, or a stub
+// in benchmarks. It is defined here, in the consumer's terms, so replication depends on no
+// implementation.
+//
+// The reader routes each transaction once, as it completes, and broadcasts its events at
+// once, in WAL order: the WAL holds only committed transactions, so a broadcast need not
+// wait for the durable hand-off (a replay after a failure repeats it under the same event
+// key). The same routed events then go to CommitRouted; the acknowledgement still follows
+// only what CommitRouted made durable.
 type Committer interface {
 	// Cursor returns the stored cursor, 0 when there is none.
 	Cursor(ctx context.Context) (uint64, error)
-	// Commit makes batch durable and sets the cursor to GREATEST(cursor, upTo) in one
-	// transaction; an empty batch writes the cursor only.
-	// It returns the batch's routed events, which the Stream then passes to Broadcast.
-	Commit(ctx context.Context, batch []decode.Transaction, upTo uint64) ([]route.Routed, error)
+	// Route turns committed transactions into routed events, in WAL order (the pure half of
+	// the hand-off). It must not block.
+	Route(txs []decode.Transaction) []route.Routed
 	// Broadcast hands routed events to the best-effort broadcasters; it must not block.
 	Broadcast(events []route.Routed)
+	// CommitRouted makes batch durable and sets the cursor to GREATEST(cursor, upTo) in one
+	// transaction; routed are the batch's events as Route returned them. An empty batch
+	// writes the cursor only.
+	CommitRouted(ctx context.Context, batch []decode.Transaction, routed []route.Routed, upTo uint64) error
 }
 
 // Role is what a Stream currently is.
@@ -204,6 +214,7 @@ func isSlotActive(err error) bool {
 // the cursor to a position covering WAL with nothing for vendorhub.
 type item struct {
 	tx      *decode.Transaction
+	routed  []route.Routed // tx's events, routed and broadcast by the reader
 	promote uint64
 }
 
@@ -241,7 +252,7 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 			s.log.Warn("replication: slot was recreated; WAL between the cursor and its consistent point is not streamed",
 				"cursor", pglogrepl.LSN(cursor), "consistent_point", pglogrepl.LSN(created))
 		}
-		if _, err := s.committer.Commit(ctx, nil, created); err != nil {
+		if err := s.committer.CommitRouted(ctx, nil, nil, created); err != nil {
 			return false, &HandoffError{Err: err}
 		}
 		// The stored cursor is GREATEST(stored, created): read it back.
@@ -469,18 +480,22 @@ func (s *Stream) advanceFrontier(lsn uint64) {
 // first error (reported on errc) or when items is closed and drained.
 func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<- error, done chan<- struct{}) {
 	defer close(done)
-	var batch []decode.Transaction
+	var (
+		batch  []decode.Transaction
+		routed []route.Routed
+	)
 	for {
 		it, ok := <-items
 		if !ok {
 			return
 		}
-		batch = batch[:0]
+		batch, routed = batch[:0], routed[:0]
 		var upTo uint64
 		events := 0
 		add := func(it item) {
 			if it.tx != nil {
 				batch = append(batch, *it.tx)
+				routed = append(routed, it.routed...)
 				events += len(it.tx.Changes) + len(it.tx.Messages)
 				upTo = max(upTo, it.tx.EndLSN)
 			} else {
@@ -521,20 +536,19 @@ func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<-
 		if timer != nil {
 			timer.Stop()
 		}
-		res, err := s.committer.Commit(ctx, batch, upTo)
-		if err != nil {
+		if err := s.committer.CommitRouted(ctx, batch, routed, upTo); err != nil {
 			errc <- &HandoffError{Err: err}
 			return
 		}
-		s.committed(batch, upTo, res)
+		s.committed(batch, upTo, routed)
 		if !ok {
 			return
 		}
 	}
 }
 
-// committed records a committed hand-off: frontier (then acknowledged by the reader),
-// metrics, then the best-effort broadcast.
+// committed records a committed hand-off: frontier (then acknowledged by the reader) and
+// metrics. Its events were broadcast already, by the reader.
 func (s *Stream) committed(batch []decode.Transaction, upTo uint64, routed []route.Routed) {
 	s.advanceFrontier(upTo)
 	if n := len(batch); n > 0 {
@@ -556,5 +570,4 @@ func (s *Stream) committed(batch []decode.Transaction, upTo uint64, routed []rou
 		eventsTotal.WithLabelValues(string(t)).Add(float64(n))
 		i += n
 	}
-	s.committer.Broadcast(routed)
 }

@@ -58,8 +58,9 @@ func (h heldFrame) skipped(skip map[string]bool) bool {
 // offer sends broadcast d to the channel if it may read broadcasts, holding its frame while
 // the channel is suspended or replaying. It reports whether d was queued or held. The frame
 // is encoded here, by the broadcasting goroutine: a delivery's cached encodings are never
-// touched by another.
-func (ch *channel) offer(d *delivery) bool {
+// touched by another. A channel of user skip (non-empty) that joined with self:false gets
+// nothing: the sidecar's broadcast of that user's own action.
+func (ch *channel) offer(d *delivery, skip string) bool {
 	c := ch.conn
 	f, ok := d.frameFor(c.v2)
 	if !ok {
@@ -67,6 +68,9 @@ func (ch *channel) offer(d *delivery) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if skip != "" && !ch.self && ch.claims.Subject == skip {
+		return false
+	}
 	if ch.closed || (ch.key.private && !ch.read[extensionBroadcast]) {
 		return false
 	}
@@ -114,12 +118,6 @@ func (ch *channel) endReplay(replayed map[string]bool) {
 		}
 	}
 	ch.held = kept
-}
-
-func (ch *channel) subject() string {
-	ch.conn.mu.Lock()
-	defer ch.conn.mu.Unlock()
-	return ch.claims.Subject
 }
 
 func (ch *channel) readsPresence() bool {

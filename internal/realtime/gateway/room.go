@@ -118,14 +118,12 @@ func (d *delivery) frameFor(v2 bool) (frame, bool) {
 // broadcast sends d to every member that may read broadcasts, except from unless includeSelf.
 // It returns how many frames were queued.
 func (r *room) broadcast(d *delivery, from *channel, includeSelf bool) int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	n := 0
-	for ch := range r.members {
+	for _, ch := range r.snapshot() {
 		if ch == from && !includeSelf {
 			continue
 		}
-		if ch.offer(d) {
+		if ch.offer(d, "") {
 			n++
 		}
 	}
@@ -135,18 +133,26 @@ func (r *room) broadcast(d *delivery, from *channel, includeSelf bool) int {
 // broadcastExcept sends d to every member that may read broadcasts, except the channels of
 // user actor that joined with self:false.
 func (r *room) broadcastExcept(d *delivery, actor string) int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	n := 0
-	for ch := range r.members {
-		if actor != "" && !ch.self && ch.subject() == actor {
-			continue
-		}
-		if ch.offer(d) {
+	for _, ch := range r.snapshot() {
+		if ch.offer(d, actor) {
 			n++
 		}
 	}
 	return n
+}
+
+// snapshot returns the room's members, so a fan-out offers to them without holding the room
+// lock (joins and leaves do not wait for it). A channel that left meanwhile is closed and
+// refuses the offer; one that joined meanwhile missed only what its join raced with.
+func (r *room) snapshot() []*channel {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*channel, 0, len(r.members))
+	for ch := range r.members {
+		out = append(out, ch)
+	}
+	return out
 }
 
 // state renders presence_state: {key: {metas: [...]}}.
