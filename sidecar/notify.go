@@ -17,7 +17,7 @@ import (
 
 // Defaults of NotifyConfig.
 const (
-	NotifyWorkersDefault = 20
+	NotifyWorkersDefault = 100
 	ResendFromDefault    = "vendorhub <notifications@vendorhub.localhost>"
 )
 
