@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -19,6 +20,7 @@ type HTTPConfig struct {
 	// InternalAddr, when set, serves /metrics and /readyz (and /healthz) on this address
 	// only; the public listener answers 404 for them. VENDORHUB_INTERNAL_ADDR. Defaults to ""
 	// (they stay on VENDORHUB_HTTP_ADDR, which binds loopback by default).
+	// /debug/pprof/ is served there too, never on the public listener.
 	InternalAddr string
 	// TrustedProxies lists the reverse proxies (CIDRs or addresses, comma-separated) whose
 	// X-Forwarded-For and X-Forwarded-Proto are believed. VENDORHUB_TRUSTED_PROXIES. Defaults
@@ -75,6 +77,10 @@ func (s *Sidecar) newEdge() (*http.ServeMux, error) {
 	}
 	s.edge.internal = http.NewServeMux()
 	s.edge.internal.HandleFunc("GET /healthz", serveHealthz)
+	// Go's profiles (CPU, heap, goroutines) for operators: never on the public listener.
+	s.edge.internal.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.edge.internal.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.edge.internal.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	for _, p := range []string{"/metrics", "/readyz"} {
 		s.mux.Handle(p, http.NotFoundHandler()) // only on the internal listener
 	}
@@ -128,7 +134,7 @@ func (s *Sidecar) listen() (*servers, error) {
 		s.boundMu.Lock()
 		s.edge.bound = iln.Addr().String()
 		s.boundMu.Unlock()
-		s.log.Info("internal listener: /metrics, /readyz, /healthz", "http", "http://"+iln.Addr().String())
+		s.log.Info("internal listener: /metrics, /readyz, /healthz, /debug/pprof/", "http", "http://"+iln.Addr().String())
 	}
 	return sv, nil
 }

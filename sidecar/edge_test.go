@@ -23,7 +23,7 @@ import (
 )
 
 // With VENDORHUB_INTERNAL_ADDR, /metrics and /readyz move to the internal listener and the
-// public one answers 404 for them; /healthz stays public.
+// public one answers 404 for them; /healthz stays public; Go's profiles are internal only.
 func TestInternalListener(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -55,6 +55,9 @@ func TestInternalListener(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, get(s.Addr(), "/readyz"))
 	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/metrics"))
 	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/healthz"))
+	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/debug/pprof/"))
+	require.Equal(t, http.StatusOK, get(s.InternalAddr(), "/debug/pprof/heap"))
+	require.Equal(t, http.StatusNotFound, get(s.Addr(), "/debug/pprof/"))
 	require.Eventually(t, func() bool { return get(s.InternalAddr(), "/readyz") == http.StatusOK }, 30*time.Second, 20*time.Millisecond)
 }
 
