@@ -10,7 +10,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,26 +31,14 @@ type Sink struct {
 	// MaxPayloadBytes is the largest payload stored as is; a larger one is replaced by its
 	// refetch message, as the publisher does. Required.
 	MaxPayloadBytes int
-	// ChunkRows is the most broadcasts one INSERT stores; a larger hand-off takes several,
-	// in order, in the same transaction. Defaults to ChunkRowsDefault.
-	ChunkRows int
 }
-
-// ChunkRowsDefault is the default Sink.ChunkRows. The driver encodes a statement's
-// parameters into one buffer it grows from a few hundred bytes every time: one statement for
-// a backlog's 10,000 broadcasts grows and copies megabytes, and the collector then returns
-// them to the system, which cost the sidecar about a third of its CPU while draining. 512
-// broadcasts (about 300 KB of parameters) keep the buffers small, for 20 statements instead
-// of one per 10,000.
-const ChunkRowsDefault = 512
 
 // Name identifies the sink.
 func (*Sink) Name() string { return "realtime-store" }
 
 // insertSQL stores each (key, topic) once. inserted_at is UTC (realtime.messages uses a
 // timestamp without time zone, in UTC on Supabase) and grows by a microsecond per message so
-// that replay, which orders by inserted_at, keeps the order of one hand-off; $5 is the
-// position of the chunk's first message in the hand-off.
+// that replay, which orders by inserted_at, keeps the order of one hand-off.
 const insertSQL = `
 with input as (
   select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) with ordinality as t(event_key, topic, event, payload, ord)
@@ -63,7 +50,7 @@ with input as (
 )
 insert into realtime.messages (topic, extension, event, payload, private, inserted_at, updated_at)
 select i.topic, 'broadcast', i.event, i.payload, true,
-       (now() at time zone 'utc') + ($5::int + i.ord) * interval '1 microsecond', now() at time zone 'utc'
+       (now() at time zone 'utc') + i.ord * interval '1 microsecond', now() at time zone 'utc'
 from input i join fresh f on f.event_key = i.event_key and f.topic = i.topic
 order by i.ord`
 
@@ -87,12 +74,8 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 		broadcast.FitPayload(&msgs[i], s.MaxPayloadBytes)
 		keys[i], topics[i], names[i], payloads[i] = msgs[i].Key, msgs[i].Topic, msgs[i].Event, msgs[i].Payload
 	}
-	chunk := cmp.Or(s.ChunkRows, ChunkRowsDefault)
-	for lo := 0; lo < len(msgs); lo += chunk {
-		hi := min(lo+chunk, len(msgs))
-		if _, err := tx.Exec(ctx, insertSQL, keys[lo:hi], topics[lo:hi], names[lo:hi], payloads[lo:hi], lo); err != nil {
-			return fmt.Errorf("realtime store: insert %d broadcasts: %w", hi-lo, err)
-		}
+	if _, err := tx.Exec(ctx, insertSQL, keys, topics, names, payloads); err != nil {
+		return fmt.Errorf("realtime store: insert %d broadcasts: %w", len(msgs), err)
 	}
 	return nil
 }
