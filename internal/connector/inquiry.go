@@ -25,7 +25,7 @@ left join lateral (
   select u.email, u.raw_user_meta_data->>'full_name' as full_name
   from public.wedding_couples c join auth.users u on u.id = c.user_id
   where c.wedding_id = w.id order by c.created_at, u.email limit 1) f on true
-where wv.id = any($1::uuid[])`, ids)
+where wv.id = any($1::text[]::uuid[])`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("connector: read inquiries: %w", err)
 	}

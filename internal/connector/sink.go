@@ -93,10 +93,11 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 		for v := range pushVendors {
 			vendors = append(vendors, v)
 		}
+		// text[]::uuid[]: see outbound's enqueueSQL.
 		rows, err := tx.Query(ctx, `select c.id::text, c.vendor_id::text, c.kind, coalesce(e.id::text, '')
 from public.integration_connections c
 left join public.webhook_endpoints e on e.connection_id = c.id and e.enabled
-where c.vendor_id = any($1::uuid[]) and c.status = 'active'
+where c.vendor_id = any($1::text[]::uuid[]) and c.status = 'active'
   and (c.kind = 'lightblue' or (c.kind = 'dubsado' and $2 and e.id is not null))`, vendors, s.Outbound != nil)
 		if err != nil {
 			return err

@@ -84,9 +84,11 @@ func resolveAudiences(ctx context.Context, q Queryer, auds []audience) ([][]stri
 	if len(idx) == 0 {
 		return out, nil
 	}
+	// Ids travel as text[] cast to uuid[] in SQL: pgx has no binary encoding of Go strings
+	// as uuid[] and would encode each batch twice, formatting it into a discarded error.
 	rows, err := q.Query(ctx, `
 select q.i, r.user_id::text
-from unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bool[]) as q(i, wedding, vendor, conv, everyone)
+from unnest($1::int[], $2::text[]::uuid[], $3::text[]::uuid[], $4::text[]::uuid[], $5::bool[]) as q(i, wedding, vendor, conv, everyone)
 cross join lateral (
   select wc.user_id from public.wedding_couples wc where wc.wedding_id = q.wedding
   union

@@ -65,11 +65,20 @@ type Payload struct {
 // Messages turns routed events into one private Message per topic. Events without topics
 // produce nothing; an envelope that cannot be encoded is skipped and reported in errs.
 func Messages(events []route.Routed) (msgs []Message, errs []error) {
-	for _, ev := range events {
+	n := 0
+	for i := range events {
+		n += len(events[i].Topics)
+	}
+	if n > 0 {
+		msgs = make([]Message, 0, n) // one allocation for a backlog's batch, not a growing copy
+	}
+	for i := range events {
+		ev := &events[i]
 		if len(ev.Topics) == 0 {
 			continue
 		}
-		p, err := json.Marshal(Payload{Envelope: ev.Envelope, Key: ev.Key.String()})
+		key := ev.Key.String()
+		p, err := json.Marshal(Payload{Envelope: ev.Envelope, Key: key})
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -78,7 +87,6 @@ func Messages(events []route.Routed) (msgs []Message, errs []error) {
 		if ev.Actor != nil {
 			actor = *ev.Actor
 		}
-		key := ev.Key.String()
 		for _, t := range ev.Topics {
 			msgs = append(msgs, Message{Topic: strings.TrimPrefix(t, TopicPrefix), Event: string(ev.Type), Payload: p, Private: true, Actor: actor, Key: key})
 		}

@@ -69,10 +69,10 @@ func (s *Sink) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed) er
 	keys := make([]string, len(msgs))
 	topics := make([]string, len(msgs))
 	names := make([]string, len(msgs))
-	payloads := make([]string, len(msgs))
+	payloads := make([][]byte, len(msgs)) // sent as they are: no copy into a string
 	for i := range msgs {
 		broadcast.FitPayload(&msgs[i], s.MaxPayloadBytes)
-		keys[i], topics[i], names[i], payloads[i] = msgs[i].Key, msgs[i].Topic, msgs[i].Event, string(msgs[i].Payload)
+		keys[i], topics[i], names[i], payloads[i] = msgs[i].Key, msgs[i].Topic, msgs[i].Event, msgs[i].Payload
 	}
 	if _, err := tx.Exec(ctx, insertSQL, keys, topics, names, payloads); err != nil {
 		return fmt.Errorf("realtime store: insert %d broadcasts: %w", len(msgs), err)

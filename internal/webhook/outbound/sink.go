@@ -86,9 +86,13 @@ func Body(ev event.Event) ([]byte, error) {
 //
 // Endpoints of an integration connection (connection_id set) get only what their connector
 // enqueues (Enqueue), never the generic events.
+//
+// Ids travel as text[] cast to uuid[] in SQL: pgx has no binary encoding of Go strings as
+// uuid[], and would encode each batch twice (binary, failing, then text), formatting the
+// whole array into the discarded error.
 const enqueueSQL = `
 with ev as (
-  select * from unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::uuid[])
+  select * from unnest($1::text[], $2::text[]::uuid[], $3::text[], $4::timestamptz[], $5::text[]::uuid[], $6::text[], $7::text[], $8::text[], $9::text[]::uuid[])
     as e(key, id, type, occurred_at, vendor_id, participants, message_id, body, wedding_id)
 ),
 targets as (
@@ -166,7 +170,7 @@ type Message struct {
 const enqueueMessagesSQL = `
 insert into public.webhook_deliveries (endpoint_id, vendor_id, event_key, event_id, event_type, occurred_at, message_id, body)
 select ep.id, ep.vendor_id, m.key, m.id, m.type, m.occurred_at, m.message_id, m.body
-from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
+from unnest($1::text[]::uuid[], $2::text[], $3::text[]::uuid[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
   as m(endpoint_id, key, id, type, occurred_at, message_id, body)
 join public.webhook_endpoints ep on ep.id = m.endpoint_id and ep.enabled
 order by m.key, ep.id
