@@ -59,8 +59,9 @@ func TestRealtimeOutageNeverDelaysTheAcknowledgedLSN(t *testing.T) {
 		"the acknowledged LSN reaches the end of the WAL while Realtime hangs")
 	_, err = fake.WaitFor(ctx, 1)
 	require.NoError(t, err, "the publisher did try to broadcast")
-	require.Equal(t, 1, fake.Len(), "its one request is still hanging")
-	require.Empty(t, fake.Messages())
+	// Every request hangs until the publisher's 10 s send timeout: on a slow machine a second
+	// may have started by now. None delivered anything.
+	require.Empty(t, fake.Messages(), "no broadcast got through the hanging API")
 }
 
 func TestRealtimeConfigErrors(t *testing.T) {
