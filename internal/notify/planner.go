@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
@@ -337,7 +336,7 @@ func (p *Planner) loadThreads(ctx context.Context, tx pgx.Tx, keys []threadKey) 
 		us, ts = append(us, u), append(ts, k.thread)
 	}
 	rows, err := tx.Query(ctx, `
-select t.user_id::text, t.thread, t.window_started_at, t.last_lsn::text, t.last_index, t.pending_count,
+select t.user_id::text, t.thread, t.window_started_at, (t.last_lsn - '0/0')::bigint, t.last_index, t.pending_count,
        t.pending_first_at, t.pending_last_at, t.pending_senders, t.pending_wedding_id::text, t.flush_at, t.ctid
 from vendorhub.notify_threads t
 join unnest($1::uuid[], $2::text[]) as k(user_id, thread)
@@ -363,18 +362,14 @@ for update of t`, us, ts)
 // scanThread scans a thread row, then into extra the columns after it.
 func scanThread(rows pgx.Row, extra ...any) (*threadState, error) {
 	st := &threadState{existing: true}
-	var lsn string
+	var lsn int64
 	var idx int32
 	var first, last, flush *time.Time
 	dst := []any{&st.userID, &st.thread, &st.windowStart, &lsn, &idx, &st.pending, &first, &last, &st.senders, &st.weddingID, &flush}
 	if err := rows.Scan(append(dst, extra...)...); err != nil {
 		return nil, fmt.Errorf("notify: scan thread: %w", err)
 	}
-	l, err := pglogrepl.ParseLSN(lsn)
-	if err != nil {
-		return nil, fmt.Errorf("notify: thread lsn %q: %w", lsn, err)
-	}
-	st.lastKey = event.Key{CommitLSN: uint64(l), Index: uint32(idx)}
+	st.lastKey = event.Key{CommitLSN: uint64(lsn), Index: uint32(idx)}
 	if first != nil {
 		st.firstAt = *first
 	}
@@ -422,11 +417,11 @@ func (p *Planner) saveThreads(ctx context.Context, tx pgx.Tx, dirty map[threadKe
 	if len(old.us) > 0 {
 		batch.Queue(`
 update vendorhub.notify_threads as t set
-  window_started_at = x.w, last_lsn = x.l::pg_lsn, last_index = x.i, pending_count = x.pc,
+  window_started_at = x.w, last_lsn = '0/0'::pg_lsn + x.l, last_index = x.i, pending_count = x.pc,
   pending_first_at = x.f, pending_last_at = x.la,
   pending_senders = case when x.keep then t.pending_senders else '{}' end || ($11::uuid[])[x.lo:x.hi],
   pending_wedding_id = x.wd, flush_at = x.fl, updated_at = now()
-from unnest($1::tid[], $2::timestamptz[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],
+from unnest($1::tid[], $2::timestamptz[], $3::bigint[], $4::int[], $5::int[], $6::timestamptz[],
             $7::timestamptz[], $8::bool[], $9::int[], $10::int[], $12::uuid[], $13::timestamptz[])
   as x(id, w, l, i, pc, f, la, keep, lo, hi, wd, fl)
 where t.ctid = x.id`, old.tids, old.win, old.lsns, old.idx, old.pend, old.first, old.last, old.keep, old.lo, old.hi, old.senders, old.wed, old.flush)
@@ -435,8 +430,8 @@ where t.ctid = x.id`, old.tids, old.win, old.lsns, old.idx, old.pend, old.first,
 		batch.Queue(`
 insert into vendorhub.notify_threads as t (user_id, thread, window_started_at, last_lsn, last_index, pending_count,
   pending_first_at, pending_last_at, pending_senders, pending_wedding_id, flush_at, updated_at)
-select u, th, w, l::pg_lsn, i, pc, f, la, ($12::uuid[])[lo:hi], wd, fl, now()
-from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::int[], $7::timestamptz[],
+select u, th, w, '0/0'::pg_lsn + l, i, pc, f, la, ($12::uuid[])[lo:hi], wd, fl, now()
+from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::int[], $7::timestamptz[],
             $8::timestamptz[], $9::int[], $10::int[], $11::uuid[], $13::timestamptz[]) as x(u, th, w, l, i, pc, f, la, lo, hi, wd, fl)
 on conflict (user_id, thread) do update set
   window_started_at = excluded.window_started_at, last_lsn = excluded.last_lsn, last_index = excluded.last_index,
@@ -460,12 +455,13 @@ on conflict (user_id, thread) do update set
 // are its kept ones (keep) followed by senders[lo-1:hi], the ones it did not hold yet.
 type threadRows struct {
 	tids               []pgtype.TID
-	ts, lsns           []string
+	ts                 []string
+	lsns               []int64
 	us, wed, senders   []pgtype.UUID
 	idx, pend, lo, hi  []int32
 	keep               []bool
 	win                []time.Time
-	first, last, flush []*time.Time
+	first, last, flush []pgtype.Timestamptz
 }
 
 func (r *threadRows) add(st *threadState) error {
@@ -479,9 +475,9 @@ func (r *threadRows) add(st *threadState) error {
 	}
 	held := st.pending > 0
 	r.tids, r.us, r.ts, r.wed = append(r.tids, st.tid), append(r.us, u), append(r.ts, st.thread), append(r.wed, w)
-	r.lsns, r.idx = append(r.lsns, pglogrepl.LSN(st.lastKey.CommitLSN).String()), append(r.idx, int32(st.lastKey.Index))
+	r.lsns, r.idx = append(r.lsns, int64(st.lastKey.CommitLSN)), append(r.idx, int32(st.lastKey.Index))
 	r.win, r.pend = append(r.win, st.windowStart), append(r.pend, int32(st.pending))
-	r.first, r.last, r.flush = append(r.first, timePtr(st.firstAt, held)), append(r.last, timePtr(st.lastAt, held)), append(r.flush, timePtr(st.flushAt, held))
+	r.first, r.last, r.flush = append(r.first, timestamptz(st.firstAt, held)), append(r.last, timestamptz(st.lastAt, held)), append(r.flush, timestamptz(st.flushAt, held))
 	added := st.senders[st.savedSenders:]
 	r.keep = append(r.keep, !st.resetSenders)
 	r.lo, r.hi = append(r.lo, int32(len(r.senders)+1)), append(r.hi, int32(len(r.senders)+len(added)))
@@ -593,11 +589,9 @@ on conflict (notification_id, channel, attempt) do nothing`, dn, du, dc, dp, dk,
 	return created, nil
 }
 
-func timePtr(t time.Time, ok bool) *time.Time {
-	if !ok || t.IsZero() {
-		return nil
-	}
-	return &t
+// timestamptz is t as a parameter; NULL unless ok and t is set.
+func timestamptz(t time.Time, ok bool) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: ok && !t.IsZero()}
 }
 
 // keyAfter reports whether a comes after b in WAL order.
