@@ -39,8 +39,8 @@ func (w *DigestWorker) Work(ctx context.Context, job *river.Job[DigestArgs]) err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	st, err := scanThread(tx.QueryRow(ctx, `
-select user_id::text, thread, window_started_at, last_lsn::text, last_index, pending_count,
-       pending_first_at, pending_last_at, pending_senders::text[], pending_wedding_id::text, flush_at
+select user_id::text, thread, window_started_at, (last_lsn - '0/0')::bigint, last_index, pending_count,
+       pending_first_at, pending_last_at, pending_senders, pending_wedding_id::text, flush_at
 from vendorhub.notify_threads where user_id = $1 and thread = $2 for update`, job.Args.UserID, job.Args.Thread))
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && st.pending == 0) {
 		return nil // flushed by an earlier run, or the user is gone

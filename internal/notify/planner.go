@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,10 +130,13 @@ type threadState struct {
 	lastKey             event.Key
 	pending             int
 	firstAt, lastAt     time.Time
-	senders             []string
+	senders             []pgtype.UUID
+	savedSenders        int  // senders[:savedSenders] are in the row already
+	resetSenders        bool // the row's senders are replaced, not appended to
 	weddingID           *string
 	flushAt             time.Time
 	newDigest, existing bool
+	tid                 pgtype.TID // the locked row's ctid, when existing
 }
 
 type threadKey struct{ user, thread string }
@@ -146,6 +148,7 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 		category string
 		thread   string
 		exclude  []string
+		sender   string // who a held message counts as from
 	}
 	var cands []cand
 	var auds []audience
@@ -169,12 +172,16 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 			c.exclude = append(c.exclude, *r.Actor)
 		}
 		if r.Type == event.MessageCreated {
-			if s := dataString(r.Data, "sender_id"); s != "" {
-				c.exclude = append(c.exclude, s)
+			c.sender = dataString(r.Data, "sender_id")
+			if c.sender != "" {
+				c.exclude = append(c.exclude, c.sender)
 			}
 			if r.Subject.ConversationID != nil && !Critical(r.Category) {
 				c.thread = "conversation:" + *r.Subject.ConversationID
 			}
+		}
+		if c.sender == "" && r.Actor != nil {
+			c.sender = *r.Actor
 		}
 		cands = append(cands, c)
 		auds = append(auds, audienceOf(r.Event, r.Category))
@@ -233,7 +240,9 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 					continue
 				}
 				if st != nil && (st.pending > 0 || now.Before(st.windowStart.Add(p.cfg.Window))) {
-					p.hold(st, c.ev, now)
+					if err := p.hold(st, c.ev, c.sender, now); err != nil {
+						return err
+					}
 					dirty[k] = st
 					planned.WithLabelValues("digested").Inc()
 					continue
@@ -255,24 +264,28 @@ func (p *Planner) HandOff(ctx context.Context, tx pgx.Tx, events []route.Routed)
 	return err
 }
 
-// hold adds a message to st's pending digest.
-func (p *Planner) hold(st *threadState, ev *route.Routed, now time.Time) {
+// hold adds a message from sender ("": unknown) to st's pending digest.
+func (p *Planner) hold(st *threadState, ev *route.Routed, sender string, now time.Time) error {
 	st.pending++
 	if st.pending == 1 {
 		st.firstAt, st.newDigest, st.senders = now, true, nil
+		st.savedSenders, st.resetSenders = 0, true
 	}
 	st.lastAt, st.lastKey = now, ev.Key
-	sender := dataString(ev.Data, "sender_id")
-	if sender == "" && ev.Actor != nil {
-		sender = *ev.Actor
-	}
-	if sender != "" && !slices.Contains(st.senders, sender) {
-		st.senders = append(st.senders, sender)
+	if sender != "" {
+		u, err := parseUUID(sender)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(st.senders, u) {
+			st.senders = append(st.senders, u)
+		}
 	}
 	if ev.WeddingID != nil {
 		st.weddingID = ev.WeddingID
 	}
 	st.flushAt = p.flushAt(st)
+	return nil
 }
 
 // flushAt is when st's digest may go out: after Inactivity of quiet, at the latest MaxWait
@@ -302,25 +315,31 @@ func cands2keys(n int, f func(int) (string, []string)) []threadKey {
 	return keys
 }
 
-// loadThreads locks and reads the thread rows of keys.
+// loadThreads locks and reads the thread rows of keys, in key order (the lock order of every
+// hand-off), with their tuple ids: the rows stay locked, so saveThreads updates them by ctid.
 func (p *Planner) loadThreads(ctx context.Context, tx pgx.Tx, keys []threadKey) (map[threadKey]*threadState, error) {
 	out := map[threadKey]*threadState{}
 	if len(keys) == 0 {
 		return out, nil
 	}
-	us, ts := make([]pgtype.UUID, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
+	us, ts := make([]pgtype.UUID, 0, len(keys)), make([]string, 0, len(keys))
+	seen := make(map[threadKey]bool, len(keys))
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
 		u, err := parseUUID(k.user)
 		if err != nil {
 			return nil, err
 		}
-		us[i], ts[i] = u, k.thread
+		us, ts = append(us, u), append(ts, k.thread)
 	}
 	rows, err := tx.Query(ctx, `
-select t.user_id::text, t.thread, t.window_started_at, t.last_lsn::text, t.last_index, t.pending_count,
-       t.pending_first_at, t.pending_last_at, t.pending_senders::text[], t.pending_wedding_id::text, t.flush_at
+select t.user_id::text, t.thread, t.window_started_at, (t.last_lsn - '0/0')::bigint, t.last_index, t.pending_count,
+       t.pending_first_at, t.pending_last_at, t.pending_senders, t.pending_wedding_id::text, t.flush_at, t.ctid
 from vendorhub.notify_threads t
-join (select distinct * from unnest($1::uuid[], $2::text[])) as k(user_id, thread)
+join unnest($1::uuid[], $2::text[]) as k(user_id, thread)
   on t.user_id = k.user_id and t.thread = k.thread
 order by t.user_id, t.thread
 for update of t`, us, ts)
@@ -329,28 +348,28 @@ for update of t`, us, ts)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		st, err := scanThread(rows)
+		var tid pgtype.TID
+		st, err := scanThread(rows, &tid)
 		if err != nil {
 			return nil, err
 		}
+		st.tid, st.savedSenders = tid, len(st.senders)
 		out[threadKey{st.userID, st.thread}] = st
 	}
 	return out, rows.Err()
 }
 
-func scanThread(rows pgx.Row) (*threadState, error) {
+// scanThread scans a thread row, then into extra the columns after it.
+func scanThread(rows pgx.Row, extra ...any) (*threadState, error) {
 	st := &threadState{existing: true}
-	var lsn string
+	var lsn int64
 	var idx int32
 	var first, last, flush *time.Time
-	if err := rows.Scan(&st.userID, &st.thread, &st.windowStart, &lsn, &idx, &st.pending, &first, &last, &st.senders, &st.weddingID, &flush); err != nil {
+	dst := []any{&st.userID, &st.thread, &st.windowStart, &lsn, &idx, &st.pending, &first, &last, &st.senders, &st.weddingID, &flush}
+	if err := rows.Scan(append(dst, extra...)...); err != nil {
 		return nil, fmt.Errorf("notify: scan thread: %w", err)
 	}
-	l, err := pglogrepl.ParseLSN(lsn)
-	if err != nil {
-		return nil, fmt.Errorf("notify: thread lsn %q: %w", lsn, err)
-	}
-	st.lastKey = event.Key{CommitLSN: uint64(l), Index: uint32(idx)}
+	st.lastKey = event.Key{CommitLSN: uint64(lsn), Index: uint32(idx)}
 	if first != nil {
 		st.firstAt = *first
 	}
@@ -363,61 +382,65 @@ func scanThread(rows pgx.Row) (*threadState, error) {
 	return st, nil
 }
 
-// saveThreads upserts dirty thread rows and schedules the digests that just started.
+// saveThreads writes dirty thread rows and schedules the digests that just started: rows that
+// loadThreads locked are updated by ctid (no index probe, no second lock), new rows inserted.
 func (p *Planner) saveThreads(ctx context.Context, tx pgx.Tx, dirty map[threadKey]*threadState) error {
 	if len(dirty) == 0 {
 		return nil
 	}
-	n := len(dirty)
-	var (
-		ts, lsns, senders  []string
-		us, wed            []pgtype.UUID
-		idx, pend          []int32
-		win                []time.Time
-		first, last, flush []*time.Time
-		jobs               []river.InsertManyParams
-	)
-	keys := make([]threadKey, 0, n)
+	keys := make([]threadKey, 0, len(dirty))
 	for k := range dirty {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b threadKey) int {
 		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.thread, b.thread))
 	})
+	// Non-nil senders: pgx sends a nil slice as NULL.
+	old, fresh := threadRows{senders: []pgtype.UUID{}}, threadRows{senders: []pgtype.UUID{}}
+	var jobs []river.InsertManyParams
 	for _, k := range keys {
 		st := dirty[k]
-		u, err := parseUUID(st.userID)
-		if err != nil {
+		rows := &fresh
+		if st.existing {
+			rows = &old
+		}
+		if err := rows.add(st); err != nil {
 			return err
 		}
-		w, err := parseUUIDPtr(st.weddingID)
-		if err != nil {
-			return err
-		}
-		us, ts, wed = append(us, u), append(ts, st.thread), append(wed, w)
-		lsns, idx = append(lsns, pglogrepl.LSN(st.lastKey.CommitLSN).String()), append(idx, int32(st.lastKey.Index))
-		win, pend = append(win, st.windowStart), append(pend, int32(st.pending))
-		first, last, flush = append(first, timePtr(st.firstAt, st.pending > 0)), append(last, timePtr(st.lastAt, st.pending > 0)), append(flush, timePtr(st.flushAt, st.pending > 0))
-		senders = append(senders, strings.Join(st.senders, ","))
 		if st.newDigest {
 			st.newDigest = false
 			jobs = append(jobs, river.InsertManyParams{Args: DigestArgs{UserID: st.userID, Thread: st.thread},
 				InsertOpts: &river.InsertOpts{Queue: Queue, ScheduledAt: st.flushAt}})
 		}
 	}
-	_, err := tx.Exec(ctx, `
+	batch := &pgx.Batch{}
+	if len(old.us) > 0 {
+		batch.Queue(`
+update vendorhub.notify_threads as t set
+  window_started_at = x.w, last_lsn = '0/0'::pg_lsn + x.l, last_index = x.i, pending_count = x.pc,
+  pending_first_at = x.f, pending_last_at = x.la,
+  pending_senders = case when x.keep then t.pending_senders else '{}' end || ($11::uuid[])[x.lo:x.hi],
+  pending_wedding_id = x.wd, flush_at = x.fl, updated_at = now()
+from unnest($1::tid[], $2::timestamptz[], $3::bigint[], $4::int[], $5::int[], $6::timestamptz[],
+            $7::timestamptz[], $8::bool[], $9::int[], $10::int[], $12::uuid[], $13::timestamptz[])
+  as x(id, w, l, i, pc, f, la, keep, lo, hi, wd, fl)
+where t.ctid = x.id`, old.tids, old.win, old.lsns, old.idx, old.pend, old.first, old.last, old.keep, old.lo, old.hi, old.senders, old.wed, old.flush)
+	}
+	if len(fresh.us) > 0 {
+		batch.Queue(`
 insert into vendorhub.notify_threads as t (user_id, thread, window_started_at, last_lsn, last_index, pending_count,
   pending_first_at, pending_last_at, pending_senders, pending_wedding_id, flush_at, updated_at)
-select u, th, w, l::pg_lsn, i, pc, f, la, coalesce(string_to_array(nullif(s, ''), ',')::uuid[], '{}'), wd, fl, now()
-from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::int[], $7::timestamptz[],
-            $8::timestamptz[], $9::text[], $10::uuid[], $11::timestamptz[]) as x(u, th, w, l, i, pc, f, la, s, wd, fl)
+select u, th, w, '0/0'::pg_lsn + l, i, pc, f, la, ($12::uuid[])[lo:hi], wd, fl, now()
+from unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::bigint[], $5::int[], $6::int[], $7::timestamptz[],
+            $8::timestamptz[], $9::int[], $10::int[], $11::uuid[], $13::timestamptz[]) as x(u, th, w, l, i, pc, f, la, lo, hi, wd, fl)
 on conflict (user_id, thread) do update set
   window_started_at = excluded.window_started_at, last_lsn = excluded.last_lsn, last_index = excluded.last_index,
   pending_count = excluded.pending_count, pending_first_at = excluded.pending_first_at,
   pending_last_at = excluded.pending_last_at, pending_senders = excluded.pending_senders,
   pending_wedding_id = excluded.pending_wedding_id, flush_at = excluded.flush_at, updated_at = now()`,
-		us, ts, win, lsns, idx, pend, first, last, senders, wed, flush)
-	if err != nil {
+			fresh.us, fresh.ts, fresh.win, fresh.lsns, fresh.idx, fresh.pend, fresh.first, fresh.last, fresh.lo, fresh.hi, fresh.wed, fresh.senders, fresh.flush)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("notify: save threads: %w", err)
 	}
 	if len(jobs) > 0 {
@@ -425,6 +448,40 @@ on conflict (user_id, thread) do update set
 			return fmt.Errorf("notify: insert digest jobs: %w", err)
 		}
 	}
+	return nil
+}
+
+// threadRows holds thread rows column by column, as statement parameters. A row's senders
+// are its kept ones (keep) followed by senders[lo-1:hi], the ones it did not hold yet.
+type threadRows struct {
+	tids               []pgtype.TID
+	ts                 []string
+	lsns               []int64
+	us, wed, senders   []pgtype.UUID
+	idx, pend, lo, hi  []int32
+	keep               []bool
+	win                []time.Time
+	first, last, flush []pgtype.Timestamptz
+}
+
+func (r *threadRows) add(st *threadState) error {
+	u, err := parseUUID(st.userID)
+	if err != nil {
+		return err
+	}
+	w, err := parseUUIDPtr(st.weddingID)
+	if err != nil {
+		return err
+	}
+	held := st.pending > 0
+	r.tids, r.us, r.ts, r.wed = append(r.tids, st.tid), append(r.us, u), append(r.ts, st.thread), append(r.wed, w)
+	r.lsns, r.idx = append(r.lsns, int64(st.lastKey.CommitLSN)), append(r.idx, int32(st.lastKey.Index))
+	r.win, r.pend = append(r.win, st.windowStart), append(r.pend, int32(st.pending))
+	r.first, r.last, r.flush = append(r.first, timestamptz(st.firstAt, held)), append(r.last, timestamptz(st.lastAt, held)), append(r.flush, timestamptz(st.flushAt, held))
+	added := st.senders[st.savedSenders:]
+	r.keep = append(r.keep, !st.resetSenders)
+	r.lo, r.hi = append(r.lo, int32(len(r.senders)+1)), append(r.hi, int32(len(r.senders)+len(added)))
+	r.senders = append(r.senders, added...)
 	return nil
 }
 
@@ -532,11 +589,9 @@ on conflict (notification_id, channel, attempt) do nothing`, dn, du, dc, dp, dk,
 	return created, nil
 }
 
-func timePtr(t time.Time, ok bool) *time.Time {
-	if !ok || t.IsZero() {
-		return nil
-	}
-	return &t
+// timestamptz is t as a parameter; NULL unless ok and t is set.
+func timestamptz(t time.Time, ok bool) pgtype.Timestamptz {
+	return pgtype.Timestamptz{Time: t, Valid: ok && !t.IsZero()}
 }
 
 // keyAfter reports whether a comes after b in WAL order.

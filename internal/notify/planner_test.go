@@ -299,3 +299,33 @@ func TestConfigValidation(t *testing.T) {
 	_, err = notify.NewPlanner(notify.Config{}, nil)
 	require.ErrorContains(t, err, "JobInserter")
 }
+
+// Held senders accumulate across hand-offs in the order first seen, each once.
+func TestPlannerHeldSendersAcrossHandOffs(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	u := []nt.Created{nt.NewUser(t, db.Pool, nt.User{}), nt.NewUser(t, db.Pool, nt.User{}), nt.NewUser(t, db.Pool, nt.User{}),
+		nt.NewUser(t, db.Pool, nt.User{}), nt.NewUser(t, db.Pool, nt.User{})}
+	reader, a, b, c, d := u[0].ID, u[1].ID, u[2].ID, u[3].ID, u[4].ID
+	all := []string{reader, a, b, c, d}
+	wed := nt.Wedding(t, db.Pool)
+	conv := nt.Conversation(t, db.Pool, wed, all...)
+	p := newPlanner(t, db, notify.Config{})
+	t0 := time.Now().Truncate(time.Second)
+	nt.HandOff(t, db.Pool, p, nt.Message(key(0x500, 0), t0, wed, conv, a, all))
+	nt.HandOff(t, db.Pool, p, nt.Message(key(0x501, 0), t0.Add(time.Second), wed, conv, b, all),
+		nt.Message(key(0x501, 1), t0.Add(time.Second), wed, conv, c, all))
+	nt.HandOff(t, db.Pool, p, nt.Message(key(0x502, 0), t0.Add(2*time.Second), wed, conv, b, all),
+		nt.Message(key(0x502, 1), t0.Add(2*time.Second), wed, conv, d, all))
+	// A replay of the last hand-off changes nothing.
+	nt.HandOff(t, db.Pool, p, nt.Message(key(0x502, 0), t0.Add(2*time.Second), wed, conv, b, all),
+		nt.Message(key(0x502, 1), t0.Add(2*time.Second), wed, conv, d, all))
+	var pending int
+	var senders []string
+	require.NoError(t, db.Pool.QueryRow(ctx, `select pending_count, pending_senders::text[] from vendorhub.notify_threads where user_id = $1`, reader).
+		Scan(&pending, &senders))
+	require.Equal(t, 4, pending)
+	require.Equal(t, []string{b, c, d}, senders)
+	require.Equal(t, 1, nt.Count(t, db.Pool, `select count(*) from river.river_job where kind = 'notify.digest' and args->>'user_id' = $1`, reader))
+}
