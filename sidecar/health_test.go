@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -172,11 +173,12 @@ func TestLagGrowsWhileTheSidecarIsStoppedAndFallsToZeroAfterCatchUp(t *testing.T
 	b := poll()
 	write(20)
 	c := poll()
-	require.False(t, c.SlotActive)
-	require.Greater(t, b.LagBytes, a.LagBytes)
-	require.Greater(t, c.LagBytes, b.LagBytes)
-	require.Greater(t, b.LagSeconds, a.LagSeconds)
-	require.Greater(t, c.LagSeconds, b.LagSeconds)
+	samples := fmt.Sprintf("samples:\n%+v\n%+v\n%+v", a, b, c)
+	require.False(t, c.SlotActive, samples)
+	require.Greater(t, b.LagBytes, a.LagBytes, samples)
+	require.Greater(t, c.LagBytes, b.LagBytes, samples)
+	require.Greater(t, b.LagSeconds, a.LagSeconds, samples)
+	require.Greater(t, c.LagSeconds, b.LagSeconds, samples)
 	require.Equal(t, health.RiskOK, c.Risk, "unlimited max_slot_wal_keep_size and little WAL: no warning")
 
 	// A new sidecar resumes from the cursor and catches up: lag falls back to zero.
