@@ -42,7 +42,7 @@ test-go: ## go test ./... (GO_TEST_FLAGS, default -race): unit, database, pgTAP 
 fuzz: ## run each fuzz target for FUZZTIME (default 100000x executions)
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-# A full run (9 min on 2 cores in the committed run) starts `vendorhub run` with its defaults under an open-loop
+# A full run (11 min on 2 cores in the committed run) starts `vendorhub run` with its defaults under an open-loop
 # load, measures each figure against a floor in the same run, writes bench/results/<UTC>.json
 # and regenerates docs/benchmarks.md. BENCH_FLAGS='-only system -system-for 10s' is a short
 # partial run (never reported); '-stages' adds the stage micro-benchmarks.
