@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,11 +24,10 @@ import (
 
 	"github.com/wedsync/vendorhub/bench/load"
 	"github.com/wedsync/vendorhub/internal/channel"
-	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/jobs"
 	"github.com/wedsync/vendorhub/internal/notify"
+	"github.com/wedsync/vendorhub/internal/notify/notifytest"
 	"github.com/wedsync/vendorhub/internal/providerfake"
-	"github.com/wedsync/vendorhub/internal/route"
 )
 
 func init() { register("notify", benchNotify) }
@@ -200,21 +198,11 @@ func benchPlanner(ctx context.Context, env *Env) error {
 			}
 			start := c.start.Add(time.Duration(rep) * time.Minute)
 			const rounds, perHandOff = 5, 50
-			var events []route.Routed
-			for r := range rounds {
-				for _, w := range ws {
-					sender := w.vendors[r%len(w.vendors)]
-					participants := append([]string{w.couple}, w.vendors...)
-					data, _ := json.Marshal(map[string]any{"sender_id": sender, "body_preview": "Running 10 minutes late"})
-					wid, conv := w.id, w.group
-					lsn++
-					events = append(events, route.Routed{Event: event.Event{Envelope: event.Envelope{ID: uuid.NewString(),
-						Type: event.MessageCreated, WeddingID: &wid, Actor: &sender,
-						Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants},
-						Data:    data}, Key: event.Key{CommitLSN: lsn}, CommitTime: start.Add(time.Duration(r) * time.Second)},
-						Category: notify.CategoryNewMessage})
-				}
+			chats := make([]notifytest.GroupChat, len(ws))
+			for i, w := range ws {
+				chats[i] = notifytest.GroupChat{WeddingID: w.id, ConversationID: w.group, Couple: w.couple, Vendors: w.vendors}
 			}
+			events := notifytest.GroupChatMessages(chats, rounds, start, time.Second, &lsn)
 			began := time.Now()
 			for i := 0; i < len(events); i += perHandOff {
 				chunk := events[i:min(i+perHandOff, len(events))]

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,14 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wedsync/vendorhub/bench/results"
-	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/jobs"
 	"github.com/wedsync/vendorhub/internal/notify"
-	"github.com/wedsync/vendorhub/internal/route"
+	"github.com/wedsync/vendorhub/internal/notify/notifytest"
 )
 
 // sysPlanner measures the notification planner's hand-off as shipped (default configuration)
@@ -48,21 +45,11 @@ func sysPlanner(ctx context.Context, env *Env) error {
 	// held for a digest.
 	start := time.Now()
 	lsn := uint64(0x1000000)
-	var events []route.Routed
-	for r := range rounds {
-		for _, w := range ws {
-			sender := w.vendors[r%len(w.vendors)]
-			participants := append([]string{w.couple}, w.vendors...)
-			data, _ := json.Marshal(map[string]any{"sender_id": sender, "body_preview": "Running 10 minutes late"})
-			wid, conv := w.id, w.group
-			lsn++
-			events = append(events, route.Routed{Event: event.Event{Envelope: event.Envelope{ID: uuid.NewString(),
-				Type: event.MessageCreated, WeddingID: &wid, Actor: &sender,
-				Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants},
-				Data:    data}, Key: event.Key{CommitLSN: lsn}, CommitTime: start.Add(time.Duration(r) * time.Minute)},
-				Category: notify.CategoryNewMessage})
-		}
+	chats := make([]notifytest.GroupChat, len(ws))
+	for i, w := range ws {
+		chats[i] = notifytest.GroupChat{WeddingID: w.id, ConversationID: w.group, Couple: w.couple, Vendors: w.vendors}
 	}
+	events := notifytest.GroupChatMessages(chats, rounds, start, time.Minute, &lsn)
 	if _, err := db.Pool.Exec(ctx, `analyze; checkpoint`); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,11 +19,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wedsync/vendorhub/internal/event"
 	"github.com/wedsync/vendorhub/internal/jobs"
 	"github.com/wedsync/vendorhub/internal/notify"
+	"github.com/wedsync/vendorhub/internal/notify/notifytest"
 	"github.com/wedsync/vendorhub/internal/pgtest"
-	"github.com/wedsync/vendorhub/internal/route"
 )
 
 // BenchmarkPlannerGroupChat hands the planner group-chat messages of 30 weddings (a couple and
@@ -80,21 +78,11 @@ func BenchmarkPlannerGroupChat(b *testing.B) {
 
 	start := time.Now()
 	lsn := uint64(0x1000000)
-	var events []route.Routed
-	for r := range rounds {
-		for _, w := range ws {
-			sender := w.vendors[r%len(w.vendors)]
-			participants := append([]string{w.couple}, w.vendors...)
-			data, _ := json.Marshal(map[string]any{"sender_id": sender, "body_preview": "Running 10 minutes late"})
-			wid, conv := w.id, w.group
-			lsn++
-			events = append(events, route.Routed{Event: event.Event{Envelope: event.Envelope{ID: uuid.NewString(),
-				Type: event.MessageCreated, WeddingID: &wid, Actor: &sender,
-				Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants},
-				Data:    data}, Key: event.Key{CommitLSN: lsn}, CommitTime: start.Add(time.Duration(r) * time.Minute)},
-				Category: notify.CategoryNewMessage})
-		}
+	chats := make([]notifytest.GroupChat, len(ws))
+	for i, w := range ws {
+		chats[i] = notifytest.GroupChat{WeddingID: w.id, ConversationID: w.group, Couple: w.couple, Vendors: w.vendors}
 	}
+	events := notifytest.GroupChatMessages(chats, rounds, start, time.Minute, &lsn)
 	var backend int
 	require.NoError(b, pool.QueryRow(ctx, `select pg_backend_pid()`).Scan(&backend))
 	var dbCPU, goCPU time.Duration

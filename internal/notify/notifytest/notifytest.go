@@ -191,3 +191,31 @@ func Count(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int {
 	require.NoError(t, pool.QueryRow(context.Background(), sql, args...).Scan(&n))
 	return n
 }
+
+// GroupChat is a wedding's group chat: its couple and one member per vendor.
+type GroupChat struct {
+	WeddingID, ConversationID, Couple string
+	Vendors                           []string
+}
+
+// GroupChatMessages returns rounds of message.created events as the planner receives them:
+// each round one message per chat, from the chat's vendors in turn, round r committed
+// r×step after start, keys numbered from *lsn on (advanced past the last).
+func GroupChatMessages(chats []GroupChat, rounds int, start time.Time, step time.Duration, lsn *uint64) []route.Routed {
+	events := make([]route.Routed, 0, rounds*len(chats))
+	for r := range rounds {
+		for _, c := range chats {
+			sender := c.Vendors[r%len(c.Vendors)]
+			participants := append([]string{c.Couple}, c.Vendors...)
+			data, _ := json.Marshal(map[string]any{"sender_id": sender, "body_preview": "Running 10 minutes late"})
+			wid, conv := c.WeddingID, c.ConversationID
+			*lsn++
+			events = append(events, route.Routed{Event: event.Event{Envelope: event.Envelope{ID: uuid.NewString(),
+				Type: event.MessageCreated, WeddingID: &wid, Actor: &sender,
+				Subject: event.Subject{Table: "messages", ID: uuid.NewString(), ConversationID: &conv, Participants: participants},
+				Data:    data}, Key: event.Key{CommitLSN: *lsn}, CommitTime: start.Add(time.Duration(r) * step)},
+				Category: notify.CategoryNewMessage})
+		}
+	}
+	return events
+}
