@@ -244,7 +244,7 @@ select coalesce((select r.sent_lsn - c.lsn from pg_stat_replication r, vendorhub
 	require.NoError(t, err)
 	standby.waitRole("leader", 30*time.Second)
 	require.NoError(t, leader.cmd.Process.Signal(syscall.SIGCONT))
-	leader.waitRole("standby", 30*time.Second)
+	leader.waitRole("standby", 2*time.Minute) // after handing off what it had queued
 	// The later of the two hand-offs counts the replay; it may still wait on the other's
 	// locks, so wait for the count (or give up: the frozen leader held nothing to replay).
 	pollUntil(ctx, 5*time.Second, 20*time.Millisecond, func() bool {

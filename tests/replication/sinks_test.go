@@ -166,6 +166,9 @@ insert into public.notification_preferences (user_id, category, channel, enabled
 		// Digests of held messages go out after the test: they are not source events.
 		"VENDORHUB_NOTIFY_INACTIVITY=1h", "VENDORHUB_NOTIFY_MAX_WAIT=2h",
 		"VENDORHUB_DB_MAX_CONNS=20",
+		// A deposed leader (see deposeLeader) finishes what it queued before it steps down: give
+		// that late hand-off time to play out the race instead of cutting it short.
+		"VENDORHUB_SHUTDOWN_TIMEOUT=60s",
 	}}
 	sc := startSidecarWith(t, opts)
 	sc.waitRole("leader", 60*time.Second)
