@@ -242,7 +242,7 @@ select coalesce((select r.sent_lsn - c.lsn from pg_stat_replication r, vendorhub
                  where r.application_name = $1 and c.slot_name = $2), 0)::bigint`, leader.instance, slot).Scan(&ahead))
 	_, err := db.Pool.Exec(ctx, `select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1`, slot)
 	require.NoError(t, err)
-	standby.waitRole("leader", 30*time.Second)
+	standby.waitRole("leader", 90*time.Second) // at most wal_sender_timeout after the freeze
 	require.NoError(t, leader.cmd.Process.Signal(syscall.SIGCONT))
 	leader.waitRole("standby", 2*time.Minute) // after handing off what it had queued
 	// The later of the two hand-offs counts the replay; it may still wait on the other's

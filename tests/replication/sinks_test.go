@@ -112,6 +112,13 @@ func TestChaosEveryRealSinkSurvivesKillsAndAPostgresCrash(t *testing.T) {
 	ctx := context.Background()
 	cluster := pgtest.NewCluster(t)
 	db := pgtest.NewDBOn(t, cluster, true)
+	// A frozen leader's walsender can be stuck writing into the full socket of its client, where
+	// pg_terminate_backend does not reach it; the server ends it after wal_sender_timeout,
+	// shortened from 60 s so that the deposition below takes seconds.
+	_, err := db.Pool.Exec(ctx, `alter system set wal_sender_timeout = '10s'`)
+	require.NoError(t, err)
+	_, err = db.Pool.Exec(ctx, `select pg_reload_conf()`)
+	require.NoError(t, err)
 
 	fcm := providerfake.NewFCM()
 	resend := providerfake.NewResend("re_chaos")
