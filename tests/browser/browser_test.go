@@ -18,17 +18,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/wedsync/vendorhub/internal/proctest"
 )
 
 // Seeded ids (supabase/seed.sql).
@@ -53,9 +53,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		binary := filepath.Join(os.TempDir(), "vendorhub-browser-test-bin", "vendorhub")
-		build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, "./cmd/vendorhub")
-		build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
+		if err := proctest.Build(binary, "", false); err != nil {
 			fmt.Fprintln(os.Stderr, "build vendorhub:", err)
 			return 1
 		}
@@ -91,65 +89,23 @@ func repoRoot() (string, error) {
 	}
 }
 
-type lockedBuffer struct {
-	mu   sync.Mutex
-	b    bytes.Buffer
-	wake chan struct{}
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n, err := l.b.Write(p)
-	if l.wake != nil {
-		close(l.wake)
-		l.wake = nil
-	}
-	return n, err
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// changed returns a channel closed at the next write.
-func (l *lockedBuffer) changed() <-chan struct{} {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.wake == nil {
-		l.wake = make(chan struct{})
-	}
-	return l.wake
-}
-
 // devProc is the `vendorhub dev` process every test shares.
 type devProc struct {
 	cmd         *exec.Cmd
 	base        string
 	databaseURL string
-	log         *lockedBuffer
+	log         *proctest.Buffer
 	done        chan struct{}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // startDev runs `vendorhub dev` from the repository root (so it finds node_modules'
 // supabase-js) on free ports, and waits for its database URL and for /readyz.
 func startDev(binary string) (*devProc, error) {
-	addr, err := freeAddr()
+	addr, err := proctest.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	dbAddr, err := freeAddr()
+	dbAddr, err := proctest.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +114,7 @@ func startDev(binary string) (*devProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &devProc{base: "http://" + addr, log: &lockedBuffer{}, done: make(chan struct{})}
+	p := &devProc{base: "http://" + addr, log: &proctest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, "dev", "-db-port", dbPort)
 	p.cmd.Dir = root
 	p.cmd.Env = append(os.Environ(), "VENDORHUB_HTTP_ADDR="+addr, "VENDORHUB_DEV_DATA_DIR="+dataDir,
@@ -180,7 +136,7 @@ func startDev(binary string) (*devProc, error) {
 			break
 		}
 		select {
-		case <-p.log.changed():
+		case <-p.log.Changed():
 		case <-p.done:
 			return nil, fmt.Errorf("vendorhub dev exited:\n%s", tail(p.log.String(), 60))
 		case <-deadline:

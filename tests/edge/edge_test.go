@@ -14,16 +14,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,6 +35,7 @@ import (
 	"github.com/wedsync/vendorhub/internal/integration"
 	it "github.com/wedsync/vendorhub/internal/integration/integrationtest"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/proctest"
 	"github.com/wedsync/vendorhub/internal/webhook"
 	"github.com/wedsync/vendorhub/internal/webhook/signature"
 )
@@ -54,44 +52,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "vendorhub")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, "github.com/wedsync/vendorhub/cmd/vendorhub")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if err := proctest.Build(binary, "", false); err != nil {
 		fmt.Fprintln(os.Stderr, "build vendorhub:", err)
 		os.Exit(1)
 	}
 	pgtest.Main(m)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startProc starts cmd, stops it (SIGINT, then SIGKILL) at cleanup and logs its output on failure.
-func startProc(t *testing.T, name string, cmd *exec.Cmd) *lockedBuffer {
+func startProc(t *testing.T, name string, cmd *exec.Cmd) *proctest.Buffer {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &proctest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
@@ -112,7 +83,7 @@ func startProc(t *testing.T, name string, cmd *exec.Cmd) *lockedBuffer {
 }
 
 // waitLine waits until out holds a line containing s.
-func waitLine(t *testing.T, out *lockedBuffer, s string, timeout time.Duration) string {
+func waitLine(t *testing.T, out *proctest.Buffer, s string, timeout time.Duration) string {
 	t.Helper()
 	var line string
 	found := func() bool {
@@ -168,9 +139,9 @@ func signed(key []byte, id string, ts time.Time, body []byte) http.Header {
 func TestEdgeFunctionServedByDeno(t *testing.T) {
 	t.Parallel()
 	// vendorhub dev: ephemeral Postgres, migrations, seed, sidecar, PostgREST stand-in.
-	devAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	devAddr := proctest.Addr(t)
 	dev := exec.Command(binary, "dev")
-	dev.Env = append(os.Environ(), "VENDORHUB_HTTP_ADDR="+devAddr, fmt.Sprintf("VENDORHUB_DEV_DB_PORT=%d", freePort(t)))
+	dev.Env = append(os.Environ(), "VENDORHUB_HTTP_ADDR="+devAddr, "VENDORHUB_DEV_DB_PORT="+proctest.Port(t))
 	devOut := startProc(t, "vendorhub dev", dev)
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + devAddr + "/readyz")
@@ -189,8 +160,8 @@ func TestEdgeFunctionServedByDeno(t *testing.T) {
 	// imports), env as on the platform; a second one misconfigured with the anon key.
 	key := []byte("edge-secret-edge-secret-edge-se")
 	secret := signature.FormatSecret(key)
-	serve := func(name, apiKey string) (string, *lockedBuffer) {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	serve := func(name, apiKey string) (string, *proctest.Buffer) {
+		addr := proctest.Addr(t)
 		fn := denotest.Command(t, "webhook-inbox", "run", "--allow-net", "--allow-env", "index.ts")
 		fn.Env = append(fn.Env, "DENO_SERVE_ADDRESS=tcp:"+addr, "SUPABASE_URL=http://"+devAddr, "SUPABASE_SERVICE_ROLE_KEY="+apiKey,
 			"WEBHOOK_SECRET="+secret, "WEBHOOK_SOURCE=dubsado", "WEBHOOK_CONNECTION_ID="+seedDubsado)

@@ -7,19 +7,15 @@ package realtime_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +25,7 @@ import (
 
 	"github.com/wedsync/vendorhub/internal/auth"
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/proctest"
 )
 
 // binary is the vendorhub binary built once by TestMain.
@@ -41,9 +38,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "vendorhub")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binary, "github.com/wedsync/vendorhub/cmd/vendorhub")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if err := proctest.Build(binary, "", false); err != nil {
 		fmt.Fprintln(os.Stderr, "build vendorhub:", err)
 		os.Exit(1)
 	}
@@ -117,42 +112,17 @@ where extension = 'broadcast' and event = 'message.created' and payload->'data'-
 	return n
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a vendorhub process.
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *lockedBuffer
+	log  *proctest.Buffer
 	done chan struct{}
 }
 
 func start(t *testing.T, addr string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{addr: addr, log: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{addr: addr, log: &proctest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(os.Environ(), append(env, "VENDORHUB_HTTP_ADDR="+addr)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
@@ -235,7 +205,7 @@ type node struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	events chan map[string]any
-	stderr *lockedBuffer
+	stderr *proctest.Buffer
 	done   chan error
 }
 
@@ -243,7 +213,7 @@ func runNode(t *testing.T, script string, env map[string]string) *node {
 	t.Helper()
 	bin, err := exec.LookPath("node")
 	require.NoError(t, err, "node is required for the end-to-end tests (make deps)")
-	n := &node{t: t, events: make(chan map[string]any, 64), stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	n := &node{t: t, events: make(chan map[string]any, 64), stderr: &proctest.Buffer{}, done: make(chan error, 1)}
 	n.cmd = exec.Command(bin, script)
 	n.cmd.Dir = "."
 	n.cmd.Env = os.Environ()
@@ -326,7 +296,7 @@ func (n *node) finish() map[string]any {
 // TestSupabaseJSAgainstVendorhubDev runs the scenarios against one `vendorhub dev`.
 func TestSupabaseJSAgainstVendorhubDev(t *testing.T) {
 	t.Parallel()
-	dev := start(t, freeAddr(t), []string{"VENDORHUB_DEV_DB_PORT=" + strings.Split(freeAddr(t), ":")[1]}, "dev")
+	dev := start(t, proctest.Addr(t), []string{"VENDORHUB_DEV_DB_PORT=" + proctest.Port(t)}, "dev")
 	dev.waitReady(t)
 	dbURL := dev.databaseURL(t)
 	require.Contains(t, dev.log.String(), "SUPABASE_ANON_KEY="+auth.DevAnonKey, "dev prints the anon key")
@@ -481,7 +451,7 @@ func dbExec(t *testing.T, dbURL, sql string, args []any, dst ...any) {
 func TestClientsReconnectAfterSidecarRestart(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewSeededDB(t)
-	addr := freeAddr(t)
+	addr := proctest.Addr(t)
 	env := []string{
 		"DATABASE_URL=" + db.URL, "VENDORHUB_GATEWAY=on", "SUPABASE_JWT_SECRET=" + auth.DevJWTSecret,
 		"VENDORHUB_STAGES=realtime", fmt.Sprintf("VENDORHUB_SLOT=rt_e2e_%d", time.Now().UnixNano()),
@@ -515,7 +485,7 @@ func TestShapedSupabaseJSMessage(t *testing.T) {
 	var super bool
 	require.NoError(t, db.Pool.QueryRow(t.Context(), "select rolsuper from pg_roles where rolname = current_user").Scan(&super))
 	require.False(t, super, "the sidecar must run as the non-superuser postgres")
-	addr := freeAddr(t)
+	addr := proctest.Addr(t)
 	sc := start(t, addr, []string{
 		"DATABASE_URL=" + db.URL, "VENDORHUB_GATEWAY=on", "SUPABASE_JWT_SECRET=" + auth.DevJWTSecret,
 		"VENDORHUB_STAGES=realtime", fmt.Sprintf("VENDORHUB_SLOT=rt_shaped_%d", time.Now().UnixNano()),

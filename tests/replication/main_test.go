@@ -11,16 +11,13 @@
 package replication_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +30,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wedsync/vendorhub/internal/pgtest"
+	"github.com/wedsync/vendorhub/internal/proctest"
 )
 
 // binary is the vendorhub binary built once by TestMain: with build tag acktrace (every
@@ -58,19 +56,7 @@ func buildVendorhub(tags string) (string, error) {
 	b := v.(*build)
 	b.once.Do(func() {
 		b.path = filepath.Join(binDir, "vendorhub-"+strings.NewReplacer(",", "-", " ", "-").Replace(tags))
-		args := []string{"build", "-o", b.path}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		if tags != "" {
-			args = append(args, "-tags", tags)
-		}
-		args = append(args, "github.com/wedsync/vendorhub/cmd/vendorhub")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), args...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.err = fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
+		b.err = proctest.Build(b.path, tags, raceEnabled)
 	})
 	return b.path, b.err
 }
@@ -115,33 +101,8 @@ type sidecar struct {
 	cmd      *exec.Cmd
 	addr     string
 	instance string // VENDORHUB_INSTANCE_ID: application_name of its connections
-	log      *lockedBuffer
+	log      *proctest.Buffer
 	done     chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // sidecarOpts configures startSidecarWith.
@@ -155,7 +116,7 @@ type sidecarOpts struct {
 
 func startSidecarWith(t *testing.T, o sidecarOpts) *sidecar {
 	t.Helper()
-	s := &sidecar{t: t, addr: freeAddr(t), log: &lockedBuffer{}, done: make(chan struct{})}
+	s := &sidecar{t: t, addr: proctest.Addr(t), log: &proctest.Buffer{}, done: make(chan struct{})}
 	s.instance = fmt.Sprintf("chaos-%s-%d", o.slot, seq.Add(1))
 	s.cmd = exec.Command(o.bin, append([]string{"run"}, o.args...)...)
 	stages := "VENDORHUB_STAGES=none"
