@@ -499,26 +499,10 @@ func dialFanout(ctx context.Context, addr, topic, token string) (*fanoutClient, 
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	req := "GET /realtime/v1/websocket?vsn=2.0.0&apikey=" + auth.DevAnonKey + " HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return fail(err)
-	}
-	br := bufio.NewReaderSize(conn, 4096)
-	resp, err := http.ReadResponse(br, nil)
+	join, _ := json.Marshal([]any{"1", "1", "realtime:" + topic, "phx_join", map[string]any{"config": map[string]any{"private": true}, "access_token": token}})
+	br, err := upgradeRaw(conn, addr, "/realtime/v1/websocket?vsn=2.0.0&apikey="+auth.DevAnonKey, join)
 	if err != nil {
 		return fail(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fail(fmt.Errorf("upgrade answered %d", resp.StatusCode))
-	}
-	join, _ := json.Marshal([]any{"1", "1", "realtime:" + topic, "phx_join", map[string]any{"config": map[string]any{"private": true}, "access_token": token}})
-	if _, err := conn.Write(maskedTextFrame(join)); err != nil {
-		return fail(err)
-	}
-	_, reply, err := readFrame(br, true)
-	if err != nil || !strings.Contains(string(reply), `"status":"ok"`) {
-		return fail(fmt.Errorf("join refused: %s %v", reply, err))
 	}
 	_ = conn.SetDeadline(time.Time{})
 	c := &fanoutClient{conn: conn, got: make(chan time.Time, 4)}

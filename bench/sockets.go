@@ -54,27 +54,9 @@ func dialRaw(ctx context.Context, addr, path string, local *net.TCPAddr, join []
 	}
 	fail := func(err error) (*rawSocket, error) { conn.Close(); return nil, err }
 	_ = conn.SetDeadline(time.Now().Add(60 * time.Second))
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return fail(err)
-	}
-	br := bufio.NewReaderSize(conn, 4096)
-	resp, err := http.ReadResponse(br, nil)
+	br, err := upgradeRaw(conn, addr, path, join)
 	if err != nil {
 		return fail(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fail(fmt.Errorf("upgrade answered %d", resp.StatusCode))
-	}
-	if join != nil {
-		if _, err := conn.Write(maskedTextFrame(join)); err != nil {
-			return fail(err)
-		}
-		_, reply, err := readFrame(br, true)
-		if err != nil || !bytes.Contains(reply, []byte(`"status":"ok"`)) {
-			return fail(fmt.Errorf("join refused: %s %v", reply, err))
-		}
 	}
 	_ = conn.SetDeadline(time.Time{})
 	s := &rawSocket{conn: conn, got: make(chan time.Time, 16)}
@@ -310,4 +292,34 @@ func bareFanout(ctx context.Context, topic string, marker []byte) ([]float64, er
 		resp.Body.Close()
 		return nil
 	})
+}
+
+// upgradeRaw upgrades conn to a WebSocket on path and, when join is set, sends it as the
+// first (masked) text frame and requires a reply with status ok. It returns the reader of
+// the frames that follow.
+func upgradeRaw(conn net.Conn, addr, path string, join []byte) (*bufio.Reader, error) {
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(conn, 4096)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return nil, fmt.Errorf("upgrade answered %d", resp.StatusCode)
+	}
+	if join == nil {
+		return br, nil
+	}
+	if _, err := conn.Write(maskedTextFrame(join)); err != nil {
+		return nil, err
+	}
+	_, reply, err := readFrame(br, true)
+	if err != nil || !bytes.Contains(reply, []byte(`"status":"ok"`)) {
+		return nil, fmt.Errorf("join refused: %s %v", reply, err)
+	}
+	return br, nil
 }
