@@ -136,11 +136,12 @@ func TestChaosNoLossNoDuplicatesWhenTheSidecarIsKilled(t *testing.T) {
 }
 
 // The negative controls: the same chaos with a deliberately broken acknowledgement must
-// lose events, and the checks must say so.
+// lose events, and the checks must say so. They write 5,000 events a second, so that the four
+// kills fall while the generator still runs.
 
 func TestNegativeControlAckOnReceiptIsDetected(t *testing.T) {
 	t.Parallel()
-	r := runKillChaos(t, killChaos{bin: requireBinary(t, "ackbroken_receipt"), events: chaosEvents / 2, perSecond: 10_000,
+	r := runKillChaos(t, killChaos{bin: requireBinary(t, "ackbroken_receipt"), events: chaosEvents / 2, perSecond: 5_000,
 		kills: 4, killWhenAhead: true})
 	require.Positive(t, r.loss.missing, "acknowledging on receipt lost nothing the checker could see")
 	require.Positive(t, r.trace.violations, "the ack trace did not catch acknowledgements beyond the cursor")
@@ -148,7 +149,7 @@ func TestNegativeControlAckOnReceiptIsDetected(t *testing.T) {
 
 func TestNegativeControlAckBeforeHandoffCommitIsDetected(t *testing.T) {
 	t.Parallel()
-	r := runKillChaos(t, killChaos{bin: requireBinary(t, "ackbroken_early"), events: chaosEvents / 2, perSecond: 10_000,
+	r := runKillChaos(t, killChaos{bin: requireBinary(t, "ackbroken_early"), events: chaosEvents / 2, perSecond: 5_000,
 		kills: 4, killWhenAhead: true})
 	require.Positive(t, r.loss.missing, "acknowledging before the hand-off commits lost nothing the checker could see")
 	require.Positive(t, r.trace.violations, "the ack trace did not catch acknowledgements beyond the cursor")
