@@ -21,21 +21,35 @@ import (
 
 // series returns the value of one exposition line of /metrics, e.g.
 // `vendorhub_handoff_batch_transactions_bucket{le="4"}`.
-func (s *sidecar) series(line string) (float64, error) {
+func (s *sidecar) series(lines ...string) ([]float64, error) {
 	c := http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get("http://" + s.addr + "/metrics")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
+	want := make(map[string]int, len(lines))
+	for i, l := range lines {
+		want[l] = i
+	}
+	values, found := make([]float64, len(lines)), 0
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), line+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		name, rest, ok := strings.Cut(sc.Text(), " ")
+		i, wanted := want[name]
+		if !ok || !wanted {
+			continue
 		}
+		if values[i], err = strconv.ParseFloat(strings.TrimSpace(rest), 64); err != nil {
+			return nil, err
+		}
+		found++
 	}
-	return 0, fmt.Errorf("%s not exposed", line)
+	if found != len(lines) {
+		return nil, fmt.Errorf("%d of %v not exposed", len(lines)-found, lines)
+	}
+	return values, nil
 }
 
 // exitCode waits for the process to end (at most within) and returns its exit code.
@@ -104,13 +118,19 @@ func TestSIGTERMEndsWithAFinalAcknowledgement(t *testing.T) {
 }
 
 // batchHistogram returns how many hand-offs had at most le source transactions, and how many
-// hand-offs there were.
-func batchHistogram(t *testing.T, sc *sidecar, le string) (atMost, total float64) {
+// hand-offs there were, from one scrape once they held txs transactions in all. The histogram
+// is observed after the hand-off commits, so its last batch can trail the jobs it made visible.
+func batchHistogram(t *testing.T, sc *sidecar, le string, txs float64) (atMost, total float64) {
 	t.Helper()
-	atMost, err := sc.series(`vendorhub_handoff_batch_transactions_bucket{le="` + le + `"}`)
-	require.NoError(t, err)
-	total, err = sc.series(`vendorhub_handoff_batch_transactions_count`)
-	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, err := sc.series(`vendorhub_handoff_batch_transactions_bucket{le="`+le+`"}`,
+			`vendorhub_handoff_batch_transactions_count`, `vendorhub_handoff_batch_transactions_sum`)
+		if err != nil {
+			return false
+		}
+		atMost, total = v[0], v[1]
+		return v[2] >= txs
+	}, 10*time.Second, 5*time.Millisecond, "the hand-offs observed hold fewer than %v transactions", txs)
 	return atMost, total
 }
 
@@ -136,7 +156,7 @@ func TestHandoffBatchLimits(t *testing.T) {
 	t.Run("max transactions", func(t *testing.T) {
 		t.Parallel()
 		sc := backlog(t, []string{"VENDORHUB_HANDOFF_MAX_TRANSACTIONS=4"}, 1)
-		atMost, total := batchHistogram(t, sc, "4")
+		atMost, total := batchHistogram(t, sc, "4", 300)
 		require.GreaterOrEqual(t, total, 75.0, "300 transactions in batches of at most 4")
 		require.Equal(t, total, atMost, "a hand-off took more than 4 transactions")
 	})
@@ -145,14 +165,14 @@ func TestHandoffBatchLimits(t *testing.T) {
 		// Two events per transaction, at most 3 events: a batch stops once it holds 3 or more,
 		// so 2 transactions.
 		sc := backlog(t, []string{"VENDORHUB_HANDOFF_MAX_EVENTS=3"}, 2)
-		atMost, total := batchHistogram(t, sc, "4")
+		atMost, total := batchHistogram(t, sc, "4", 300)
 		require.GreaterOrEqual(t, total, 150.0)
 		require.Equal(t, total, atMost, "a hand-off took more than 4 transactions")
 	})
 	t.Run("no limit", func(t *testing.T) {
 		t.Parallel()
 		sc := backlog(t, nil, 1)
-		atMost, total := batchHistogram(t, sc, "4")
+		atMost, total := batchHistogram(t, sc, "4", 300)
 		require.Less(t, atMost, total, "a backlog is handed off in batches larger than 4 (else the limits above prove nothing)")
 	})
 	t.Run("wait", func(t *testing.T) {
@@ -170,7 +190,7 @@ func TestHandoffBatchLimits(t *testing.T) {
 		}
 		trickle.Stop()
 		require.Eventually(t, func() bool { return probeJobs(ctx, t, db) == 40 }, 30*time.Second, 10*time.Millisecond)
-		atMost, total := batchHistogram(t, sc, "4")
+		atMost, total := batchHistogram(t, sc, "4", 40)
 		require.Less(t, atMost, total, "a 500 ms wait gathers more than 4 transactions of a 25 ms trickle")
 	})
 }
