@@ -77,6 +77,7 @@ func Vars() []Var {
 		duration("VENDORHUB_STANDBY_RETRY", replication.StandbyRetryDefault, func(c *Config) *time.Duration { return &c.Replication.StandbyRetry }),
 		duration("VENDORHUB_RECONNECT_MAX", replication.ReconnectMaxDefault, func(c *Config) *time.Duration { return &c.Replication.ReconnectMax }),
 		integer("VENDORHUB_QUEUE_SIZE", replication.QueueSizeDefault, func(c *Config) *int { return &c.Replication.QueueSize }),
+		integer("VENDORHUB_QUEUE_BYTES", replication.QueueBytesDefault, func(c *Config) *int { return &c.Replication.QueueBytes }),
 		integer("VENDORHUB_HANDOFF_MAX_TRANSACTIONS", replication.BatchMaxTransactionsDefault, func(c *Config) *int { return &c.Replication.BatchMaxTransactions }),
 		integer("VENDORHUB_HANDOFF_MAX_EVENTS", replication.BatchMaxEventsDefault, func(c *Config) *int { return &c.Replication.BatchMaxEvents }),
 		duration("VENDORHUB_HANDOFF_WAIT", 0, func(c *Config) *time.Duration { return &c.Replication.BatchWait }),

@@ -22,7 +22,8 @@ const (
 	ReconnectMinDefault         = 250 * time.Millisecond
 	ReconnectMaxDefault         = 15 * time.Second
 	StandbyRetryDefault         = 2 * time.Second
-	QueueSizeDefault            = 256
+	QueueSizeDefault            = 65536
+	QueueBytesDefault           = 64 << 20
 	BatchMaxTransactionsDefault = 1000
 	BatchMaxEventsDefault       = 10000
 	ShutdownTimeoutDefault      = 10 * time.Second
@@ -62,9 +63,12 @@ type Config struct {
 	// StandbyRetry is the time between attempts of a hot standby to take the slot while
 	// another instance streams it. Defaults to 2s.
 	StandbyRetry time.Duration
-	// QueueSize bounds the decoded transactions waiting for their hand-off; when it is
-	// full, reading stops and back-pressure lands in the slot. Defaults to 256.
-	QueueSize int
+	// QueueSize bounds the decoded transactions waiting for their hand-off, and QueueBytes
+	// their estimated memory (a single larger transaction still passes alone); when either
+	// is reached, reading stops and back-pressure lands in the slot. Broadcasts run ahead of
+	// the hand-off by what the queue holds. Default to 65536 and 64 MiB.
+	QueueSize  int
+	QueueBytes int
 	// BatchMaxTransactions bounds the source transactions of one hand-off. Defaults to 1000.
 	BatchMaxTransactions int
 	// BatchMaxEvents bounds the changes and messages of one hand-off (a single larger
@@ -98,6 +102,7 @@ func (c Config) WithDefaults() Config {
 	c.ReconnectMax = cmp.Or(c.ReconnectMax, ReconnectMaxDefault)
 	c.StandbyRetry = cmp.Or(c.StandbyRetry, StandbyRetryDefault)
 	c.QueueSize = cmp.Or(c.QueueSize, QueueSizeDefault)
+	c.QueueBytes = cmp.Or(c.QueueBytes, QueueBytesDefault)
 	c.BatchMaxTransactions = cmp.Or(c.BatchMaxTransactions, BatchMaxTransactionsDefault)
 	c.BatchMaxEvents = cmp.Or(c.BatchMaxEvents, BatchMaxEventsDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
@@ -130,8 +135,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("replication: ReceiveTimeout %s must exceed 2×StatusInterval (%s)", c.ReceiveTimeout, 2*c.StatusInterval)
 	case c.ReconnectMax < c.ReconnectMin:
 		return fmt.Errorf("replication: ReconnectMax %s is below ReconnectMin %s", c.ReconnectMax, c.ReconnectMin)
-	case c.QueueSize < 1 || c.BatchMaxTransactions < 1 || c.BatchMaxEvents < 1:
-		return errors.New("replication: QueueSize, BatchMaxTransactions and BatchMaxEvents must be positive")
+	case c.QueueSize < 1 || c.QueueBytes < 1 || c.BatchMaxTransactions < 1 || c.BatchMaxEvents < 1:
+		return errors.New("replication: QueueSize, QueueBytes, BatchMaxTransactions and BatchMaxEvents must be positive")
 	}
 	return nil
 }

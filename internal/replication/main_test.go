@@ -83,6 +83,7 @@ type pipelineOpts struct {
 	connString string // defaults to db.URL
 	slot       string // defaults to a fresh name
 	cfg        replication.Config
+	wrap       func(*recorder) replication.Committer // the committer the stream gets; defaults to the recorder
 }
 
 func startPipeline(t *testing.T, db *pgtest.DB, o pipelineOpts) *pipeline {
@@ -128,7 +129,11 @@ func startPipeline(t *testing.T, db *pgtest.DB, o pipelineOpts) *pipeline {
 	if cfg.StandbyRetry == 0 {
 		cfg.StandbyRetry = 200 * time.Millisecond
 	}
-	stream, err := replication.New(cfg, rec, db.Pool)
+	var committer replication.Committer = rec
+	if o.wrap != nil {
+		committer = o.wrap(rec)
+	}
+	stream, err := replication.New(cfg, committer, db.Pool)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &pipeline{db: db, slot: o.slot, counting: counting, rec: rec, stream: stream, cancel: cancel, done: make(chan error, 1)}

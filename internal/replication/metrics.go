@@ -22,6 +22,10 @@ var (
 		Name: "vendorhub_replication_lag_seconds",
 		Help: "Time from the commit of the last handed-off transaction to its hand-off (0 after an idle promotion).",
 	})
+	queueBytes = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "vendorhub_replication_queue_bytes",
+		Help: "Estimated memory of the decoded transactions waiting for their hand-off (bounded by VENDORHUB_QUEUE_BYTES).",
+	})
 	reconnects = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "vendorhub_replication_reconnects_total",
 		Help: "Replication sessions ended by an error and reconnected (not counting standby retries).",

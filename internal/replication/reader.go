@@ -26,6 +26,7 @@ type reader struct {
 	conn  *pgconn.PgConn
 	dec   *decode.Decoder
 	items chan<- item
+	queue *budget
 	hoErr <-chan error
 
 	queued      uint64 // highest EndLSN (or promotion) queued
@@ -238,20 +239,30 @@ func (r *reader) promote(end uint64) {
 	}
 }
 
-// enqueue queues it for the hand-off, keeping status updates going while the queue is full.
+// enqueue queues it for the hand-off once the queue has room for it (QueueSize, QueueBytes),
+// keeping status updates going while it waits.
 func (r *reader) enqueue(ctx context.Context, it item) error {
-	select {
-	case r.items <- it:
-		return nil
-	default:
+	it.size = sizeOf(it.tx, it.routed)
+	taken := r.queue.take(it.size)
+	if taken {
+		select {
+		case r.items <- it:
+			return nil
+		default:
+		}
 	}
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
+		var send chan<- item // nil (never ready) until the bytes are taken
+		if taken {
+			send = r.items
+		}
 		select {
-		case r.items <- it:
+		case send <- it:
 			r.lastMsg = time.Now() // the server was not silent: we were not reading
 			return nil
+		case <-r.queue.freed:
 		case err := <-r.hoErr:
 			return err
 		case <-ctx.Done():
@@ -262,6 +273,9 @@ func (r *reader) enqueue(ctx context.Context, it item) error {
 					return err
 				}
 			}
+		}
+		if !taken {
+			taken = r.queue.take(it.size)
 		}
 	}
 }

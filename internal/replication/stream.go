@@ -216,6 +216,7 @@ type item struct {
 	tx      *decode.Transaction
 	routed  []route.Routed // tx's events, routed and broadcast by the reader
 	promote uint64
+	size    int64 // taken from the session's budget (sizeOf)
 }
 
 // session connects, streams until an error or ctx ends, and settles the hand-off. streamed
@@ -270,16 +271,18 @@ func (s *Stream) session(ctx context.Context) (streamed bool, err error) {
 	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer hcancel()
 	items := make(chan item, s.cfg.QueueSize)
+	queue := newBudget(int64(s.cfg.QueueBytes))
+	defer queueBytes.Set(0)
 	hoErr := make(chan error, 1)
 	hoDone := make(chan struct{})
-	go s.handoffLoop(hctx, items, hoErr, hoDone)
+	go s.handoffLoop(hctx, items, queue, hoErr, hoDone)
 
 	hbCtx, hbCancel := context.WithCancel(ctx)
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); s.heartbeats(hbCtx) }()
 
 	r := &reader{s: s, conn: conn, dec: decode.NewDecoder(decode.Options{MaxBufferedChanges: s.cfg.MaxBufferedChanges}),
-		items: items, hoErr: hoErr, queued: cursor, openStreams: map[uint32]struct{}{}}
+		items: items, queue: queue, hoErr: hoErr, queued: cursor, openStreams: map[uint32]struct{}{}}
 	err = r.loop(ctx)
 	hbCancel()
 	<-hbDone
@@ -478,7 +481,7 @@ func (s *Stream) advanceFrontier(lsn uint64) {
 
 // handoffLoop takes queued items in batches and commits them, in order. It stops at the
 // first error (reported on errc) or when items is closed and drained.
-func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<- error, done chan<- struct{}) {
+func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, queue *budget, errc chan<- error, done chan<- struct{}) {
 	defer close(done)
 	var (
 		batch  []decode.Transaction
@@ -491,8 +494,10 @@ func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<-
 		}
 		batch, routed = batch[:0], routed[:0]
 		var upTo uint64
+		var size int64
 		events := 0
 		add := func(it item) {
+			size += it.size
 			if it.tx != nil {
 				batch = append(batch, *it.tx)
 				routed = append(routed, it.routed...)
@@ -541,6 +546,7 @@ func (s *Stream) handoffLoop(ctx context.Context, items <-chan item, errc chan<-
 			return
 		}
 		s.committed(batch, upTo, routed)
+		queue.give(size)
 		if !ok {
 			return
 		}
