@@ -130,12 +130,34 @@ func (w *Worker) Timeout(*river.Job[notify.DeliverArgs]) time.Duration {
 	return w.cfg.SendTimeout + 30*time.Second
 }
 
-// target is what a channel needs to reach the user, read at send time.
+// target is what a channel needs to reach the user, read at send time, and the user's quiet
+// hours (quiet holds only those).
 type target struct {
 	email, phone string
 	emailOK      bool
 	phoneOK      bool
 	tokens       []string
+	quiet        notify.Recipient
+}
+
+// targetColumns selects the target of user $1 from public.notification_settings aliased s
+// (columns null when the user has no settings row); scan reads them.
+const targetColumns = `
+coalesce(case when s.email_verified_at is not null then s.email end, ''), coalesce(s.email_bounced_at is null, false),
+coalesce(case when s.phone_verified_at is not null then s.phone end, ''),
+coalesce(s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
+array(select d.token from public.devices d where d.user_id = $1::uuid and d.enabled order by d.last_seen_at desc limit 500),
+` + notify.QuietColumns
+
+// scan returns the destinations of targetColumns and a function that completes t after the
+// scan.
+func (t *target) scan() (dest []any, done func()) {
+	var (
+		tz     string
+		qs, qe int32
+	)
+	return []any{&t.email, &t.emailOK, &t.phone, &t.phoneOK, &t.tokens, &tz, &qs, &qe},
+		func() { t.quiet.SetQuiet(tz, qs, qe) }
 }
 
 func (t *target) reachable(ch channel.Kind) (to []string, code string) {
@@ -166,19 +188,19 @@ func (t *target) reachable(ch channel.Kind) (to []string, code string) {
 }
 
 func loadTarget(ctx context.Context, q notify.Queryer, userID string) (*target, error) {
-	rows, err := q.Query(ctx, `
-select coalesce(case when s.email_verified_at is not null then s.email end, ''), coalesce(s.email_bounced_at is null, false),
-       coalesce(case when s.phone_verified_at is not null then s.phone end, ''),
-       coalesce(s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
-       array(select d.token from public.devices d where d.user_id = u.id and d.enabled
-             order by d.last_seen_at desc limit 500)
+	rows, err := q.Query(ctx, `select `+targetColumns+`
 from (select $1::uuid as id) u left join public.notification_settings s on s.user_id = u.id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("deliver: load target: %w", err)
 	}
 	t, err := pgx.CollectExactlyOneRow(rows, func(r pgx.CollectableRow) (*target, error) {
 		t := &target{}
-		return t, r.Scan(&t.email, &t.emailOK, &t.phone, &t.phoneOK, &t.tokens)
+		dest, done := t.scan()
+		if err := r.Scan(dest...); err != nil {
+			return nil, err
+		}
+		done()
+		return t, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deliver: load target: %w", err)
@@ -209,23 +231,26 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[notify.DeliverArgs]) e
 	if !a.Channel.Valid() {
 		return river.JobCancel(fmt.Errorf("deliver: job %d: invalid channel %q", job.ID, a.Channel))
 	}
-	var n notification
-	var data []byte
+	// The notification and its recipient's target in one round trip.
+	var (
+		n    notification
+		data []byte
+		tgt  target
+	)
+	dest, done := tgt.scan()
 	err := w.pool.QueryRow(ctx, `
-select title, coalesce(body, ''), coalesce(event_key, id::text), category, wedding_id::text, data
-from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.UserID).
-		Scan(&n.title, &n.body, &n.eventKey, &n.category, &n.weddingID, &data)
+select n.title, coalesce(n.body, ''), coalesce(n.event_key, n.id::text), n.category, n.wedding_id::text, n.data,`+targetColumns+`
+from public.notifications n left join public.notification_settings s on s.user_id = n.user_id
+where n.id = $2 and n.user_id = $1`, a.UserID, a.NotificationID).
+		Scan(append([]any{&n.title, &n.body, &n.eventKey, &n.category, &n.weddingID, &data}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // the notification (or its user) was deleted: nothing to deliver
 	}
 	if err != nil {
 		return fmt.Errorf("deliver: load notification: %w", err)
 	}
+	done()
 	_ = json.Unmarshal(data, &n.data)
-	tgt, err := loadTarget(ctx, w.pool, a.UserID)
-	if err != nil {
-		return err
-	}
 	sender := w.cfg.Senders[a.Channel]
 	prov := "none"
 	if sender != nil {
@@ -235,11 +260,7 @@ from public.notifications where id = $1 and user_id = $2`, a.NotificationID, a.U
 
 	now := w.cfg.Now()
 	if !a.Critical && notify.Deferrable(a.Channel) {
-		r, err := notify.LoadRecipient(ctx, w.pool, a.UserID)
-		if err != nil {
-			return err
-		}
-		if end, quiet := r.QuietUntil(now); quiet {
+		if end, quiet := tgt.quiet.QuietUntil(now); quiet {
 			rec.status, rec.code, rec.text = "deferred", "quiet_hours", "quiet hours: deferred until "+end.UTC().Format(time.RFC3339)
 			if err := w.commit(ctx, job, rec, false); err != nil {
 				return err
@@ -465,11 +486,7 @@ func (w *Worker) fallback(ctx context.Context, tx pgx.Tx, a notify.DeliverArgs) 
 	next := notify.DeliverArgs{NotificationID: a.NotificationID, UserID: a.UserID, Channel: rest[0], Rest: rest[1:], Critical: a.Critical}
 	opts := &river.InsertOpts{Queue: notify.Queue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 	if !a.Critical && notify.Deferrable(next.Channel) {
-		r, err := notify.LoadRecipient(ctx, tx, a.UserID)
-		if err != nil {
-			return err
-		}
-		if end, quiet := r.QuietUntil(w.cfg.Now()); quiet {
+		if end, quiet := tgt.quiet.QuietUntil(w.cfg.Now()); quiet {
 			opts.ScheduledAt = end
 		}
 	}

@@ -129,6 +129,20 @@ func location(name string) *time.Location {
 	return l
 }
 
+// QuietColumns selects a user's time zone and quiet window (minutes after local midnight, -1
+// when unset) from public.notification_settings aliased s; SetQuiet takes the three values.
+const QuietColumns = `coalesce(s.timezone::text, 'UTC'),
+       coalesce((extract(epoch from s.quiet_hours_start) / 60)::int, -1),
+       coalesce((extract(epoch from s.quiet_hours_end) / 60)::int, -1)`
+
+// SetQuiet sets r's time zone and quiet window from the values of QuietColumns.
+func (r *Recipient) SetQuiet(tz string, start, end int32) {
+	r.Location = location(tz)
+	if start >= 0 && end >= 0 && start != end {
+		r.QuietStart, r.QuietEnd, r.HasQuiet = int(start), int(end), true
+	}
+}
+
 // loadRecipients reads settings, reachability and preferences of users in one query. An email
 // address or phone number counts only once verified (email_verified_at, phone_verified_at).
 // Users without a settings row get the defaults: UTC, no quiet hours, push only if they
@@ -140,9 +154,7 @@ func loadRecipients(ctx context.Context, q Queryer, users []string) (map[string]
 	}
 	rows, err := q.Query(ctx, `
 select u.id::text,
-       coalesce(s.timezone::text, 'UTC'),
-       coalesce((extract(epoch from s.quiet_hours_start) / 60)::int, -1),
-       coalesce((extract(epoch from s.quiet_hours_end) / 60)::int, -1),
+       `+QuietColumns+`,
        coalesce(s.email is not null and s.email_verified_at is not null and s.email_bounced_at is null, false),
        coalesce(s.phone is not null and s.phone_verified_at is not null and s.sms_opted_out_at is null and s.phone_invalid_at is null, false),
        d.user_id is not null,
@@ -171,10 +183,7 @@ left join (select p.user_id, jsonb_object_agg(p.category || '/' || p.channel, p.
 		if err := rows.Scan(&r.UserID, &tz, &qs, &qe, &email, &sms, &push, &prefs); err != nil {
 			return nil, fmt.Errorf("notify: load recipients: %w", err)
 		}
-		r.Location = location(tz)
-		if qs >= 0 && qe >= 0 && qs != qe {
-			r.QuietStart, r.QuietEnd, r.HasQuiet = int(qs), int(qe), true
-		}
+		r.SetQuiet(tz, qs, qe)
 		r.Reachable = map[kind.Kind]bool{kind.Push: push, kind.Email: email, kind.SMS: sms}
 		if err := json.Unmarshal(prefs, &r.Prefs); err != nil {
 			return nil, fmt.Errorf("notify: preferences of %s: %w", r.UserID, err)
