@@ -17,7 +17,7 @@ import (
 
 // Defaults of NotifyConfig.
 const (
-	NotifyWorkersDefault = 100
+	NotifyWorkersDefault = 300
 	ResendFromDefault    = "vendorhub <notifications@vendorhub.localhost>"
 )
 

@@ -235,7 +235,7 @@ func newPool(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 func (c Config) queues(on stagesOn) map[string]river.QueueConfig {
 	q := map[string]river.QueueConfig{}
 	if on.Notify {
-		q[notify.Queue] = river.QueueConfig{MaxWorkers: c.Notify.Workers}
+		q[notify.Queue] = river.QueueConfig{MaxWorkers: c.Notify.Workers, FetchCooldown: notify.FetchCooldown}
 	}
 	if on.Webhooks {
 		q[outbound.QueueDefault] = river.QueueConfig{MaxWorkers: c.Webhooks.OutboundWorkers}

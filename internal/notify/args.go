@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"time"
+
 	"github.com/riverqueue/river"
 
 	"github.com/wedsync/vendorhub/internal/channel/kind"
@@ -9,6 +11,11 @@ import (
 // Queue is the River queue of notification jobs (delivery and digests), so a slow provider
 // never delays other integration work.
 const Queue = "notify"
+
+// FetchCooldown is the least time between two fetches of Queue's jobs. River's default (100 ms)
+// made a notification wait 50 ms for a worker on average while workers were free; a fetch is
+// one indexed query.
+const FetchCooldown = 10 * time.Millisecond
 
 // DeliverArgs is the River job that delivers one notification on one channel; package
 // deliver works it. On failure the worker falls back to Rest (a new job), so each job
