@@ -23,7 +23,7 @@ const (
 	ReconnectMaxDefault         = 15 * time.Second
 	StandbyRetryDefault         = 2 * time.Second
 	QueueSizeDefault            = 65536
-	QueueBytesDefault           = 64 << 20
+	QueueBytesDefault           = 32 << 20
 	BatchMaxTransactionsDefault = 1000
 	BatchMaxEventsDefault       = 10000
 	ShutdownTimeoutDefault      = 10 * time.Second
@@ -66,7 +66,7 @@ type Config struct {
 	// QueueSize bounds the decoded transactions waiting for their hand-off, and QueueBytes
 	// their estimated memory (a single larger transaction still passes alone); when either
 	// is reached, reading stops and back-pressure lands in the slot. Broadcasts run ahead of
-	// the hand-off by what the queue holds. Default to 65536 and 64 MiB.
+	// the hand-off by what the queue holds. Default to 65536 and 32 MiB.
 	QueueSize  int
 	QueueBytes int
 	// BatchMaxTransactions bounds the source transactions of one hand-off. Defaults to 1000.
