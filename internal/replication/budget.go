@@ -47,7 +47,7 @@ func sizeOf(tx *decode.Transaction, routed []route.Routed) int64 {
 type budget struct {
 	mu        sync.Mutex
 	used, max int64
-	freed     chan struct{} // signalled (without blocking) when bytes are given back
+	freed     chan struct{} // signaled (without blocking) when bytes are given back
 }
 
 func newBudget(max int64) *budget {
