@@ -13,8 +13,7 @@ import (
 const Queue = "notify"
 
 // FetchCooldown is the least time between two fetches of Queue's jobs. River's default (100 ms)
-// made a notification wait 50 ms for a worker on average while workers were free; a fetch is
-// one indexed query.
+// can hold a new notification that long while workers are free; a fetch is one indexed query.
 const FetchCooldown = 10 * time.Millisecond
 
 // DeliverArgs is the River job that delivers one notification on one channel; package
