@@ -130,4 +130,8 @@ type Event struct {
 	// EndLSN is the TransactionEndLSN of the emitting transaction; acknowledging it is only
 	// allowed once the event's durable routes have committed.
 	EndLSN uint64
+	// XID is the emitting transaction's id (0 for a non-transactional message). Logical
+	// decoding can deliver a commit before the transaction is visible to new snapshots; a
+	// reader that must see the event's effects waits for it (gateway re-checks).
+	XID uint32
 }

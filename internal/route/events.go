@@ -53,7 +53,7 @@ func Events(tx decode.Transaction) (events []event.Event, errs []error) {
 		if events == nil {
 			events = make([]event.Event, 0, len(tx.Messages))
 		}
-		events = append(events, event.Event{Envelope: env, Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN})
+		events = append(events, event.Event{Envelope: env, Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN, XID: tx.XID})
 	})
 	return events, errs
 }
@@ -64,7 +64,7 @@ func Events(tx decode.Transaction) (events []event.Event, errs []error) {
 // second), and skipped.
 func (r *Router) AppendRouted(dst []Routed, tx decode.Transaction) []Routed {
 	eachMessage(tx, func(key event.Key, content []byte) {
-		dst = append(dst, Routed{Event: event.Event{Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN}})
+		dst = append(dst, Routed{Event: event.Event{Key: key, CommitTime: tx.CommitTime, EndLSN: tx.EndLSN, XID: tx.XID}})
 		out := &dst[len(dst)-1]
 		var err error
 		if out.Envelope, err = parse(key, content, r.log); err != nil {

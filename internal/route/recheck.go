@@ -9,6 +9,8 @@ import "github.com/wedsync/vendorhub/internal/event"
 type Recheck struct {
 	Topics []string
 	Users  []string
+	// XID is the removing transaction's id: the re-check's probe must see its effects.
+	XID uint32
 }
 
 // Empty reports whether nothing is to be re-checked.
@@ -42,6 +44,7 @@ func recheckOf(ev *event.Event) Recheck {
 			r.Users = append(r.Users, u)
 		}
 	}
+	r.XID = ev.XID
 	switch ev.Subject.Table {
 	case "conversation_participants":
 		topic("conversation:", ev.Subject.ConversationID)

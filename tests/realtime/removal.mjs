@@ -13,7 +13,13 @@ run(async () => {
   const ava = await join(client('ava', env('AVA_TOKEN')), conv, config)
   for (const [n, r] of Object.entries({ lena, lenaChatter, ava })) await subscribed(r, n)
   const removed = await ask('subscribed') // Go deletes lena's participant row; replies with the commit time
+  const state = () => JSON.stringify({
+    socket: lenaC.supabase.realtime.isConnected(), frames: lenaC.frames,
+    conversation: { statuses: lena.statuses, errors: lena.errors, system: lena.system },
+    chatter: { statuses: lenaChatter.statuses, errors: lenaChatter.errors, system: lenaChatter.system },
+  })
   await waitFor(() => lena.count('CLOSED') > 0 && lenaChatter.count('CLOSED') > 0, "lena's channels to close", 30000)
+    .catch((err) => { throw new Error(`${err.message}: ${state()}`) })
   const lag = Math.max(lena.at.CLOSED, lenaChatter.at.CLOSED) - removed.committed_at_ms
   check(lena.system.some((s) => String(s.message).includes('You no longer have permission to read from this Channel topic')), `system message: ${JSON.stringify(lena.system)}`)
   check(lenaC.supabase.realtime.isConnected(), 'the socket stayed connected')

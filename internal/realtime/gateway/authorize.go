@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,6 +23,10 @@ type Probe struct {
 	Claims auth.Claims
 	// Headers is the request.headers JSON.
 	Headers json.RawMessage
+	// After, when not 0, is a transaction whose effects the probe must see: logical decoding
+	// can deliver a commit while the committing backend is still in the procarray, so a new
+	// snapshot would not see it yet. CanRead waits (within ctx) until it would.
+	After uint32
 }
 
 // Authorizer decides private channel access.
@@ -57,6 +62,11 @@ func setConfigArgs(p Probe) []any {
 // CanRead: in a transaction, insert one probe row per extension as the pool's own role, set
 // the user's role and claims, select the probe rows under RLS, and roll back.
 func (a *PGAuthorizer) CanRead(ctx context.Context, p Probe, extensions ...string) (map[string]bool, error) {
+	if p.After != 0 {
+		if err := awaitVisible(ctx, a.Pool, p.After); err != nil {
+			return nil, err
+		}
+	}
 	tx, err := a.Pool.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -104,6 +114,36 @@ func (a *PGAuthorizer) CanRead(ctx context.Context, p Probe, extensions ...strin
 		out[byID[id]] = true
 	}
 	return out, nil
+}
+
+// visibleSQL reports whether committed transaction $1 (a 32-bit xid) is visible to a new
+// snapshot: it precedes the snapshot's xmax (modulo 2^32, as Postgres compares xids) and is
+// not among its running transactions. Visibility only grows, so a later statement's snapshot
+// sees it too.
+const visibleSQL = `with s as (select pg_current_snapshot() as snap)
+select ((pg_snapshot_xmax(snap)::text::bigint - $1::bigint) % 4294967296) between 1 and 2147483647
+   and not exists (select 1 from pg_snapshot_xip(snap) x where (x::text::bigint % 4294967296) = $1::bigint)
+from s`
+
+// awaitVisible polls until transaction xid is visible, every millisecond, within ctx.
+func awaitVisible(ctx context.Context, pool *pgxpool.Pool, xid uint32) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		var visible bool
+		if err := pool.QueryRow(ctx, visibleSQL, int64(xid)).Scan(&visible); err != nil {
+			return fmt.Errorf("gateway: await transaction %d: %w", xid, err)
+		}
+		if visible {
+			return nil
+		}
+		metricAwaitedVisibility.Inc()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gateway: transaction %d still not visible: %w", xid, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // CanWrite: in a transaction, set the user's role and claims and insert a row under a

@@ -326,7 +326,7 @@ func (c *conn) join(ctx context.Context, in inbound) {
 	}
 	c.mu.Unlock()
 	if overlapped {
-		c.gw.queueRecheck(ch)
+		c.gw.queueRecheck(c.gw.recheckXID.Load(), ch)
 	}
 	metricJoins.WithLabelValues("ok").Inc()
 
@@ -591,7 +591,8 @@ func (c *conn) accessToken(ctx context.Context, ch *channel, in inbound) {
 }
 
 // probeRead runs the RLS read probe.
-func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, presence bool) (map[string]bool, error) {
+// after (non-zero) is a transaction whose effects the probe must see.
+func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, presence bool, after ...uint32) (map[string]bool, error) {
 	if c.gw.cfg.Authorizer == nil {
 		return map[string]bool{}, nil
 	}
@@ -601,7 +602,11 @@ func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, 
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
 	defer cancel()
-	return c.gw.cfg.Authorizer.CanRead(pctx, Probe{Topic: topic, Claims: claims, Headers: c.headers}, exts...)
+	probe := Probe{Topic: topic, Claims: claims, Headers: c.headers}
+	if len(after) > 0 {
+		probe.After = after[0]
+	}
+	return c.gw.cfg.Authorizer.CanRead(pctx, probe, exts...)
 }
 
 // mayWrite runs (once per token) the RLS write probe for ext.

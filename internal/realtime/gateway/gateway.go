@@ -48,6 +48,7 @@ type Gateway struct {
 
 	// recheckGen counts re-checks; a join whose probe overlapped one is re-checked too.
 	recheckGen atomic.Int64
+	recheckXID atomic.Uint32 // the transaction of the latest re-check
 	recheck    rechecker
 }
 

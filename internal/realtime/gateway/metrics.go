@@ -46,4 +46,8 @@ var (
 		Name: "vendorhub_gateway_rechecks_total",
 		Help: "Channels re-authorized after a membership change, by result (kept, closed, error).",
 	}, []string{"result"})
+	metricAwaitedVisibility = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_gateway_recheck_visibility_waits_total",
+		Help: "Times a re-check found the removing transaction decoded but not yet visible to a new snapshot, and waited.",
+	})
 )

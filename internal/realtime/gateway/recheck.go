@@ -18,9 +18,16 @@ const recheckWorkers = 4
 // for one who kept it.
 type rechecker struct {
 	mu    sync.Mutex
-	queue []*channel
+	queue []pending
 	wake  chan struct{}
 	once  sync.Once
+}
+
+// pending is a suspended channel waiting for its probe, which must see the effects of
+// transaction xid (0: none in particular).
+type pending struct {
+	ch  *channel
+	xid uint32
 }
 
 // Publish implements handoff.Broadcaster: for every event that routes to a re-check
@@ -39,6 +46,7 @@ func (g *Gateway) Publish(events []route.Routed) {
 // Recheck suspends the private channels on rc's topics (and their sub-topics) and those of
 // rc's users, and queues their read probes.
 func (g *Gateway) Recheck(rc route.Recheck) {
+	g.recheckXID.Store(rc.XID)
 	g.recheckGen.Add(1)
 	g.mu.Lock()
 	conns := make([]*conn, 0, len(g.conns))
@@ -57,7 +65,7 @@ func (g *Gateway) Recheck(rc route.Recheck) {
 		}
 		c.mu.Unlock()
 	}
-	g.queueRecheck(chans...)
+	g.queueRecheck(rc.XID, chans...)
 }
 
 // rechecks reports whether a channel on topic joined by user is within rc.
@@ -75,8 +83,8 @@ func rechecks(rc route.Recheck, topic, user string) bool {
 	return false
 }
 
-// queueRecheck queues suspended channels for their probe.
-func (g *Gateway) queueRecheck(chans ...*channel) {
+// queueRecheck queues suspended channels for their probe, which must see transaction xid.
+func (g *Gateway) queueRecheck(xid uint32, chans ...*channel) {
 	if len(chans) == 0 {
 		return
 	}
@@ -86,7 +94,9 @@ func (g *Gateway) queueRecheck(chans ...*channel) {
 		go g.recheckLoop()
 	})
 	r.mu.Lock()
-	r.queue = append(r.queue, chans...)
+	for _, ch := range chans {
+		r.queue = append(r.queue, pending{ch: ch, xid: xid})
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -107,19 +117,20 @@ func (g *Gateway) recheckLoop() {
 		batch := r.queue
 		r.queue = nil
 		r.mu.Unlock()
-		for _, ch := range batch {
+		for _, p := range batch {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
-				g.recheckChannel(ch)
+				g.recheckChannel(p.ch, p.xid)
 			}()
 		}
 	}
 }
 
-// recheckChannel re-runs ch's read probe: it closes the channel when the user may no longer
-// read the topic (or the probe fails: access is not assumed), else resumes it.
-func (g *Gateway) recheckChannel(ch *channel) {
+// recheckChannel re-runs ch's read probe once transaction xid is visible: it closes the
+// channel when the user may no longer read the topic (or the probe fails: access is not
+// assumed), else resumes it.
+func (g *Gateway) recheckChannel(ch *channel, xid uint32) {
 	c := ch.conn
 	c.mu.Lock()
 	if ch.closed {
@@ -128,7 +139,7 @@ func (g *Gateway) recheckChannel(ch *channel) {
 	}
 	claims, presence := ch.claims, ch.presenceOn
 	c.mu.Unlock()
-	read, err := c.probeRead(context.Background(), ch.key.topic, claims, presence)
+	read, err := c.probeRead(context.Background(), ch.key.topic, claims, presence, xid)
 	if err != nil {
 		metricRechecks.WithLabelValues("error").Inc()
 		g.cfg.Logger.Error("gateway: re-check probe failed; channel closed", "topic", ch.key.topic, "err", err)
@@ -137,11 +148,13 @@ func (g *Gateway) recheckChannel(ch *channel) {
 	}
 	if !read[extensionBroadcast] && !read[extensionPresence] {
 		metricRechecks.WithLabelValues("closed").Inc()
+		g.cfg.Logger.Info("gateway: channel closed after a membership change", "topic", ch.key.topic, "user", claims.Subject)
 		c.refused(claims, ch.key.topic, "no read permission after a membership change")
 		c.closeChannel(ch, "system", "You no longer have permission to read from this Channel topic: "+ch.key.topic)
 		return
 	}
 	metricRechecks.WithLabelValues("kept").Inc()
+	g.cfg.Logger.Debug("gateway: channel kept after a membership change", "topic", ch.key.topic, "user", claims.Subject)
 	c.mu.Lock()
 	ch.read = read
 	ch.write = map[string]*bool{} // send rights are probed again

@@ -150,3 +150,53 @@ func TestRecheckCatchesJoinInFlight(t *testing.T) {
 	require.NotNil(t, alice)
 	requireClosed(t, alice, conv)
 }
+
+// enteredAuthorizer reports each read probe that must see a transaction, as it starts.
+type enteredAuthorizer struct {
+	gateway.Authorizer
+	entered chan uint32
+}
+
+func (e *enteredAuthorizer) CanRead(ctx context.Context, p gateway.Probe, extensions ...string) (map[string]bool, error) {
+	if p.After != 0 {
+		select {
+		case e.entered <- p.After:
+		default:
+		}
+	}
+	return e.Authorizer.CanRead(ctx, p, extensions...)
+}
+
+// Logical decoding can deliver a removal's commit while the deleting backend is still in the
+// procarray, so a probe run at once would still find the member. The re-check waits until the
+// removing transaction is visible: here that transaction is still open when the re-check's
+// probe starts (a stand-in for that window), and the channel closes once it commits.
+func TestRecheckWaitsUntilTheRemovalIsVisible(t *testing.T) {
+	t.Parallel()
+	ea := &enteredAuthorizer{entered: make(chan uint32, 1)}
+	b := setup(t, func(c *gateway.Config) { ea.Authorizer = c.Authorizer; c.Authorizer = ea })
+	ctx := tctx(t)
+	conv := "conversation:" + b.fx.conversation
+	alice := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{})
+
+	tx, err := b.db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	var xid int64
+	require.NoError(t, tx.QueryRow(ctx, `
+with d as (delete from public.conversation_participants where conversation_id = $1 and user_id = $2 returning 1)
+select txid_current() % 4294967296 from d`, b.fx.conversation, b.fx.alice).Scan(&xid))
+	ev := removed("conversation_participants", b.fx.conversation, b.fx.alice)
+	ev.XID = uint32(xid)
+	b.gw.Publish([]route.Routed{route.NewRouter(route.DefaultRules, route.Options{}).Route(ev)})
+	select {
+	case got := <-ea.entered:
+		require.Equal(t, uint32(xid), got)
+	case <-ctx.Done():
+		t.Fatal("the re-check's probe did not start")
+	}
+	// A probe that did not wait would answer "kept" in this time, and alice would stay.
+	time.Sleep(200 * time.Millisecond)
+	require.NoError(t, tx.Commit(ctx))
+	requireClosed(t, alice, conv)
+}
