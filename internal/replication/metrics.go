@@ -26,6 +26,10 @@ var (
 		Name: "vendorhub_replication_queue_bytes",
 		Help: "Estimated memory of the decoded transactions waiting for their hand-off (bounded by VENDORHUB_QUEUE_BYTES).",
 	})
+	queueWaitsTotal = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "vendorhub_replication_queue_waits_total",
+		Help: "Times reading stopped because the hand-off queue was full (VENDORHUB_QUEUE_SIZE or VENDORHUB_QUEUE_BYTES).",
+	})
 	reconnects = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "vendorhub_replication_reconnects_total",
 		Help: "Replication sessions ended by an error and reconnected (not counting standby retries).",

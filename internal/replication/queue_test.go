@@ -66,8 +66,8 @@ func TestQueueBoundsHowFarBroadcastsRunAhead(t *testing.T) {
 			ids := emitEvents(ctx, t, db.Pool, 40, 1)
 			require.Eventually(t, func() bool { return g.broadcast.Load() >= tc.ahead }, 30*time.Second, time.Millisecond)
 			if tc.ahead < 40 {
-				// Nothing signals a reader that waits: give it time to overrun, were it to.
-				time.Sleep(500 * time.Millisecond)
+				// The reader stops: it waits for room in the queue, which only a commit makes.
+				require.Eventually(t, func() bool { return p.stream.Status().QueueWaits > 0 }, 30*time.Second, time.Millisecond)
 			}
 			require.Equal(t, tc.ahead, g.broadcast.Load(), "transactions broadcast while the hand-off is held")
 			close(g.open)

@@ -251,6 +251,8 @@ func (r *reader) enqueue(ctx context.Context, it item) error {
 		default:
 		}
 	}
+	r.s.queueWaits.Add(1)
+	queueWaitsTotal.Inc()
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {

@@ -66,6 +66,8 @@ type Status struct {
 	ServerWALEnd uint64
 	// LastError is the error that ended the last session, "" if none.
 	LastError string
+	// QueueWaits counts the times reading stopped because the hand-off queue was full.
+	QueueWaits uint64
 }
 
 // Stream is one sidecar's replication loop. Create it with New, run it with Run.
@@ -77,6 +79,7 @@ type Stream struct {
 
 	frontier     atomic.Uint64
 	serverWALEnd atomic.Uint64
+	queueWaits   atomic.Uint64
 	role         atomic.Value // Role
 	mu           sync.Mutex
 	lastErr      string
@@ -104,7 +107,8 @@ func New(cfg Config, committer Committer, pool *pgxpool.Pool) (*Stream, error) {
 func (s *Stream) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{Role: s.Role(), Frontier: s.frontier.Load(), ServerWALEnd: s.serverWALEnd.Load(), LastError: s.lastErr}
+	return Status{Role: s.Role(), Frontier: s.frontier.Load(), ServerWALEnd: s.serverWALEnd.Load(), LastError: s.lastErr,
+		QueueWaits: s.queueWaits.Load()}
 }
 
 // Role returns the current role.

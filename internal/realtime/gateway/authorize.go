@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,7 +45,13 @@ type Authorizer interface {
 // supabase_realtime_admin and of anon, authenticated and service_role; BYPASSRLS).
 type PGAuthorizer struct {
 	Pool *pgxpool.Pool
+
+	waits atomic.Int64
 }
+
+// Waits returns how many times this authorizer's probes found their transaction (Probe.After)
+// not yet visible and waited.
+func (a *PGAuthorizer) Waits() int64 { return a.waits.Load() }
 
 // The set_conn_config statement of Realtime (lib/realtime/tenants/authorization.ex).
 const setConnConfig = `SELECT set_config('role', $1, true), set_config('realtime.topic', $2, true),
@@ -63,7 +70,7 @@ func setConfigArgs(p Probe) []any {
 // the user's role and claims, select the probe rows under RLS, and roll back.
 func (a *PGAuthorizer) CanRead(ctx context.Context, p Probe, extensions ...string) (map[string]bool, error) {
 	if p.After != 0 {
-		if err := awaitVisible(ctx, a.Pool, p.After); err != nil {
+		if err := awaitVisible(ctx, a.Pool, p.After, &a.waits); err != nil {
 			return nil, err
 		}
 	}
@@ -125,8 +132,9 @@ select ((pg_snapshot_xmax(snap)::text::bigint - $1::bigint) % 4294967296) betwee
    and not exists (select 1 from pg_snapshot_xip(snap) x where (x::text::bigint % 4294967296) = $1::bigint)
 from s`
 
-// awaitVisible polls until transaction xid is visible, every millisecond, within ctx.
-func awaitVisible(ctx context.Context, pool *pgxpool.Pool, xid uint32) error {
+// awaitVisible polls until transaction xid is visible, every millisecond, within ctx; each
+// time it has to wait it adds one to waits.
+func awaitVisible(ctx context.Context, pool *pgxpool.Pool, xid uint32, waits *atomic.Int64) error {
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	for {
@@ -138,6 +146,7 @@ func awaitVisible(ctx context.Context, pool *pgxpool.Pool, xid uint32) error {
 			return nil
 		}
 		metricAwaitedVisibility.Inc()
+		waits.Add(1)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("gateway: transaction %d still not visible: %w", xid, ctx.Err())

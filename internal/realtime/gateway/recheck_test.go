@@ -175,6 +175,7 @@ func TestRecheckWaitsUntilTheRemovalIsVisible(t *testing.T) {
 	t.Parallel()
 	ea := &enteredAuthorizer{entered: make(chan uint32, 1)}
 	b := setup(t, func(c *gateway.Config) { ea.Authorizer = c.Authorizer; c.Authorizer = ea })
+	pg := ea.Authorizer.(*gateway.PGAuthorizer)
 	ctx := tctx(t)
 	conv := "conversation:" + b.fx.conversation
 	alice := b.joinConv(t, b.dial(t, "2.0.0"), b.fx.aliceTok, rtclient.JoinConfig{})
@@ -195,8 +196,9 @@ select txid_current() % 4294967296 from d`, b.fx.conversation, b.fx.alice).Scan(
 	case <-ctx.Done():
 		t.Fatal("the re-check's probe did not start")
 	}
-	// A probe that did not wait would answer "kept" in this time, and alice would stay.
-	time.Sleep(200 * time.Millisecond)
+	// The probe waits while the removal is invisible (one that did not would answer "kept",
+	// and alice would stay).
+	require.Eventually(t, func() bool { return pg.Waits() > 0 }, 5*time.Second, time.Millisecond, "the probe did not wait")
 	require.NoError(t, tx.Commit(ctx))
 	requireClosed(t, alice, conv)
 }

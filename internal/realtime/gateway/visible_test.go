@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,15 +30,15 @@ func TestAwaitVisible(t *testing.T) {
 		t.Helper()
 		c, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
-		require.ErrorIs(t, awaitVisible(c, db.Pool, xid), context.DeadlineExceeded, why)
+		require.ErrorIs(t, awaitVisible(c, db.Pool, xid, new(atomic.Int64)), context.DeadlineExceeded, why)
 	}
 	first, commitFirst := xidOf()
 	notYet(first, "running, at the snapshot's xmax")
 	second, commitSecond := xidOf()
 	require.NoError(t, commitSecond())
 	notYet(first, "running, listed in the snapshot")
-	require.NoError(t, awaitVisible(ctx, db.Pool, second))
+	require.NoError(t, awaitVisible(ctx, db.Pool, second, new(atomic.Int64)))
 	require.NoError(t, commitFirst())
-	require.NoError(t, awaitVisible(ctx, db.Pool, first))
+	require.NoError(t, awaitVisible(ctx, db.Pool, first, new(atomic.Int64)))
 	notYet(second+1000, "not assigned yet")
 }
