@@ -281,7 +281,7 @@ func (c *conn) join(ctx context.Context, in inbound) {
 		write: map[string]*bool{}}
 	gen := c.gw.recheckGen.Load()
 	if ch.key.private {
-		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn)
+		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn, 0)
 		if err != nil {
 			c.gw.cfg.Logger.Error("gateway: authorization probe failed", "topic", sub, "err", err)
 			c.joinError(in, "error", "Unknown Error on Channel")
@@ -571,7 +571,7 @@ func (c *conn) accessToken(ctx context.Context, ch *channel, in inbound) {
 		return
 	}
 	if ch.key.private {
-		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn)
+		read, err := c.probeRead(ctx, ch.key.topic, claims, ch.presenceOn, 0)
 		if err != nil || (!read[extensionBroadcast] && !read[extensionPresence]) {
 			c.refused(claims, ch.key.topic, "no read permission after token refresh")
 			c.closeChannel(ch, "system", "You no longer have permission to read from this Channel topic: "+ch.key.topic)
@@ -591,8 +591,8 @@ func (c *conn) accessToken(ctx context.Context, ch *channel, in inbound) {
 }
 
 // probeRead runs the RLS read probe.
-// after (non-zero) is a transaction whose effects the probe must see.
-func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, presence bool, after ...uint32) (map[string]bool, error) {
+// after (non-zero) is a transaction whose effects the probe must see (Probe.After).
+func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, presence bool, after uint32) (map[string]bool, error) {
 	if c.gw.cfg.Authorizer == nil {
 		return map[string]bool{}, nil
 	}
@@ -602,11 +602,7 @@ func (c *conn) probeRead(ctx context.Context, topic string, claims auth.Claims, 
 	}
 	pctx, cancel := context.WithTimeout(ctx, c.gw.cfg.ProbeTimeout)
 	defer cancel()
-	probe := Probe{Topic: topic, Claims: claims, Headers: c.headers}
-	if len(after) > 0 {
-		probe.After = after[0]
-	}
-	return c.gw.cfg.Authorizer.CanRead(pctx, probe, exts...)
+	return c.gw.cfg.Authorizer.CanRead(pctx, Probe{Topic: topic, Claims: claims, Headers: c.headers, After: after}, exts...)
 }
 
 // mayWrite runs (once per token) the RLS write probe for ext.
